@@ -1,0 +1,1 @@
+"""Pipelines of the provincial digital data repository."""
