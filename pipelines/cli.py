@@ -1,0 +1,212 @@
+"""`kds`: the command line of the data repository pipelines (DESIGN §4).
+
+    kds generate <dataset>|all [--rows N] [--seed S] [--out DIR]
+    kds run <dataset>|all [--period P] [--force] [--json]
+    kds status
+    kds key
+
+Exit code 0 only when every file of every run succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipelines.specs import DATASETS, SpecError, available_datasets
+
+
+def _datasets(name: str) -> list[str]:
+    if name == "all":
+        return available_datasets()
+    if name not in DATASETS:
+        raise SpecError(f"unknown dataset {name!r}; choose one of: all, {', '.join(DATASETS)}")
+    return [name]
+
+
+class ProgressLine:
+    """Rows read and rows per second for long runs, on stderr; one line per file when not a TTY."""
+
+    def __init__(self, stream: TextIO = sys.stderr, every: float = 1.0) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.every = every
+        self._last = 0.0
+        self._start: dict[str, float] = {}
+
+    def __call__(self, label: str, rows: int) -> None:
+        now = time.monotonic()
+        start = self._start.setdefault(label, now)
+        if now - self._last < self.every:
+            return
+        self._last = now
+        rate = rows / (now - start) if now > start else 0.0
+        line = f"  {label}: {rows:,} rows read ({rate:,.0f} rows/s)"
+        if self.tty:
+            self.stream.write("\r" + line.ljust(78))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty and self._last:
+            self.stream.write("\r" + " " * 78 + "\r")
+            self.stream.flush()
+        self._last = 0.0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipelines.generate import GENERATORS, generate
+    from pipelines.settings import load_settings
+
+    names = [n for n in _datasets(args.dataset) if n in GENERATORS] if args.dataset == "all" else [args.dataset]
+    if args.dataset != "all" and args.dataset not in GENERATORS:
+        raise SpecError(f"no generator for {args.dataset!r} yet; available: {', '.join(GENERATORS)}")
+    for name in names:
+        out = Path(args.out) if args.out else load_settings().landing / name
+        progress = ProgressLine()
+        t0 = time.monotonic()
+        paths = generate(name, out, rows=args.rows, seed=args.seed, progress=lambda n, name=name: progress(name, n))
+        progress.done()
+        for p in paths:
+            print(f"{name}: wrote {p} ({p.stat().st_size / 1e6:.1f} MB) in {time.monotonic() - t0:.1f}s")
+    return 0
+
+
+def _table(rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for j, row in enumerate(rows):
+        out.write("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip() + "\n")
+        if j == 0:
+            out.write("  ".join("-" * w for w in widths) + "\n")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.run import run_dataset
+
+    results = []
+    t0 = time.monotonic()
+    progress = None if args.json else ProgressLine()
+    for name in _datasets(args.dataset):
+        if not args.json:
+            print(f"{name}: running", file=sys.stderr)
+        results += run_dataset(name, period=args.period, force=args.force, progress=progress)
+        if progress:
+            progress.done()
+    if args.json:
+        json.dump([r.to_json() for r in results], sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_summary(results, time.monotonic() - t0)
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _print_summary(results: list[Any], seconds: float) -> None:
+    out = sys.stdout
+    if not results:
+        out.write("Nothing to do: no delivery in the landing zone (try `kds generate all`).\n")
+        return
+    rows = [["dataset", "file", "status", "rows in", "loaded", "quarantined", "duplicate", "seconds"]]
+    for r in results:
+        rows.append([r.dataset, r.file, r.status, f"{r.rows_in:,}", f"{r.rows_loaded:,}", f"{r.rows_quarantined:,}",
+                     f"{r.rows_duplicate:,}", f"{r.seconds:.1f}"])  # fmt: skip
+    out.write("\n")
+    _table(rows, out)
+    total_in = sum(r.rows_in for r in results)
+    rate = total_in / seconds if seconds else 0
+    ok = sum(r.ok for r in results)
+    out.write(
+        f"\n{len(results)} file(s): {ok} ok, {len(results) - ok} not loaded; {total_in:,} rows in "
+        f"({sum(r.rows_loaded for r in results):,} loaded, {sum(r.rows_quarantined for r in results):,} quarantined, "
+        f"{sum(r.rows_duplicate for r in results):,} duplicate) in {seconds:.1f}s ({rate:,.0f} rows/s)\n"
+    )
+    for r in results:
+        if r.message and r.status != "loaded":
+            out.write(f"  {r.status}: {r.message}\n")
+        elif r.message and ("warning" in r.message or "unknown columns" in r.message):
+            out.write(f"  note: {r.file}: {r.message}\n")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipelines.settings import load_settings
+    from pipelines.status import dataset_status
+
+    settings = load_settings()
+    rows = dataset_status(settings)
+    if args.json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
+    print(f"Warehouse: {settings.warehouse_url}\nHome: {settings.home}\n")
+    table = [["dataset", "last file", "period", "status", "loaded", "quarantined", "freshness", "last run"]]
+    for r in rows:
+        table.append([r["dataset"], r["last_file"] or "-", str(r["period"] or "-"), r["status"] or "never run",
+                      f"{r['rows_loaded'] or 0:,}", f"{r['share_quarantined']:.1%}" if r["share_quarantined"] is not None else "-",
+                      r["freshness"], str(r["last_run_at"] or "-")])  # fmt: skip
+    _table(table, sys.stdout)
+    return 0
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    print(secrets.token_hex(32))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kds", description="Provincial digital data repository pipelines.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="write realistic department exports (with their defects)")
+    p.add_argument("dataset", help="dataset name or 'all'")
+    p.add_argument("--rows", type=int, default=None, help="data rows per file (default: realistic volume)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", default=None, help="folder (default: $KDS_HOME/landing/<dataset>)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("run", help="ingest what is in the landing zone")
+    p.add_argument("dataset", help="dataset name or 'all'")
+    p.add_argument("--period", default=None, help="only this period (2025-03-31, 2025-03, 2025 or digits)")
+    p.add_argument("--force", action="store_true", help="re-process files already loaded")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="last runs, freshness and quality per dataset")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("key", help="print a new random pseudonymisation key (for KDS_PSEUDONYM_KEY)")
+    p.set_defaults(func=cmd_key)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    from pipelines.settings import SettingsError
+    from pipelines.sources.files import SourceError
+    from pipelines.warehouse import WarehouseError
+
+    try:
+        return int(args.func(args))
+    except (SpecError, SettingsError, SourceError, WarehouseError) as exc:
+        print(f"kds: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kds: interrupted; nothing half-published (re-run to continue)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
