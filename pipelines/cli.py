@@ -69,9 +69,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     names = [n for n in _datasets(args.dataset) if n in GENERATORS] if args.dataset == "all" else [args.dataset]
     if args.dataset != "all" and args.dataset not in GENERATORS:
         raise SpecError(f"no generator for {args.dataset!r} yet; available: {', '.join(GENERATORS)}")
+    progress = ProgressLine()
     for name in names:
         out = Path(args.out) if args.out else load_settings().landing / name
-        progress = ProgressLine()
         t0 = time.monotonic()
         paths = generate(name, out, rows=args.rows, seed=args.seed, progress=lambda n, name=name: progress(name, n))
         progress.done()

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pipelines.settings import Settings
-from pipelines.specs import DatasetSpec, get_spec, available_datasets
+from pipelines.specs import DatasetSpec, available_datasets, get_spec
 from pipelines.warehouse import connect
 from pipelines.warehouse.tables import AUDIT_FILE, AUDIT_RUN, qualified
 

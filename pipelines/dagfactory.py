@@ -1,0 +1,87 @@
+"""Build Airflow DAGs from dataset specs (imported by the thin files in `dags/`).
+
+Only light imports here (Airflow's SDK, the YAML specs): DAG files are parsed often.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Asset, Param, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from pipelines.specs import DatasetSpec
+
+TIMEZONE = "Asia/Ho_Chi_Minh"
+WAREHOUSE_POOL = "kds_warehouse"  # one slot on DuckDB (a single writer); see README "Airflow"
+START = pendulum.datetime(2025, 1, 1, tz=TIMEZONE)
+
+
+def core_asset(spec: DatasetSpec) -> Asset:
+    """The Asset an ingest DAG updates on success; the marts DAG is scheduled on these."""
+    return Asset(name=spec.target_table, uri=f"kds://warehouse/{spec.target_table.replace('.', '/')}")
+
+
+def doc_md(spec: DatasetSpec) -> str:
+    key = ", ".join(spec.natural_key)
+    columns = "\n".join(
+        f"| `{c.output_name or '(restricted)'}` | {c.type} | {c.pii} | {c.description.vi} / {c.description.en} |"
+        for c in spec.columns
+    )
+    return f"""# {spec.title.vi}
+*{spec.title.en}* — owner department: **{spec.department}**, team `{spec.owner}`, cadence **{spec.cadence}**.
+
+{spec.description.en}
+
+- Source files: `landing/{spec.name}/` matching `{spec.file_pattern.pattern}`
+- Grain: {spec.grain} Natural key: `{key}`. Load mode: `{spec.load_mode}` into `{spec.target_table}`.
+- Checks: `expectations/{spec.name}.json` (severity block / quarantine / warn).
+
+## When it fails
+- **rejected** — the file cannot be read as this layout (the log names the file, row or column and the fix):
+  ask the department for a corrected file and drop it into the landing zone; the next run picks it up.
+- **blocked** — a `block` check failed: nothing was published; the log line says which check and by how much.
+- **failed** — infrastructure (disk, warehouse): the task retries; if it keeps failing, read the traceback.
+Quarantined rows are in `restricted.quarantine` with reason codes and Excel row numbers.
+
+## Manual run
+Trigger with **period** (e.g. `2025-03-31`, `2025-03`, `2025`) to process only that period, and **force**
+to re-process files already loaded (re-running a period gives the same result).
+
+| column | type | PII | description |
+|---|---|---|---|
+{columns}
+"""
+
+
+def build_ingest_dag(spec: DatasetSpec) -> DAG:
+    with DAG(
+        dag_id=f"ingest_{spec.name}",
+        description=f"{spec.title.en} ({spec.department})",
+        schedule=CronTriggerTimetable("0 1 * * *", timezone=TIMEZONE),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        doc_md=doc_md(spec),
+        tags=["kds", "ingest", spec.cadence, *spec.tags],
+        default_args={
+            "owner": spec.owner,
+            "retries": 2,
+            "retry_delay": timedelta(minutes=5),
+            "execution_timeout": timedelta(hours=3),
+        },
+        params={
+            "period": Param(None, type=["null", "string"], description="Only this period, e.g. 2025-03-31 / 2025-03 / 2025"),
+            "force": Param(False, type="boolean", description="Re-process files that were already loaded"),
+        },
+    ) as dag:
+
+        @task(task_id="ingest", pool=WAREHOUSE_POOL, outlets=[core_asset(spec)])
+        def ingest(**context: object) -> list[dict[str, object]]:
+            from pipelines.orchestrate import ingest_task
+
+            return ingest_task(spec.name, context)
+
+        ingest()
+    return dag
