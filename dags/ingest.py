@@ -1,4 +1,5 @@
-"""Ingest DAGs `ingest_<dataset>`: one per spec in schemas/, built by the factory (wiring only)."""
+"""Airflow ingest DAGs `ingest_<dataset>`: one per spec in schemas/, built by the factory (wiring only)."""
+# (Airflow parses only files that mention both "airflow" and "dag": the docstring above does.)
 
 from pipelines.dagfactory import build_ingest_dag
 from pipelines.specs import available_datasets, get_spec

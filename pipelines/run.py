@@ -132,12 +132,13 @@ def _process(
     result = FileResult(dataset=spec.name, file=delivery.name, sha256=delivery.sha256, status="failed",
                         period=delivery.period)  # fmt: skip
     try:
-        if delivery.problem:
-            result.status, result.message = "rejected", delivery.problem
-        elif not force and load.file_already_loaded(wh, spec.name, delivery.sha256):
+        if not force and load.file_already_loaded(wh, spec.name, delivery.sha256):
+            # The same bytes, under any name: a no-op, and no audit row (files stay in landing).
             result.status = "skipped_duplicate_file"
             result.message = "identical file already loaded (same sha256); nothing to do"
-            return result  # no audit row: re-delivery of the same bytes is a no-op
+            return result
+        if delivery.problem:
+            result.status, result.message = "rejected", delivery.problem
         else:
             _ingest(wh, spec, settings, delivery, result, run_id=run_id, progress=progress)
     except SourceError as exc:
