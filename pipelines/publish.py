@@ -41,6 +41,8 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 
+RECORDS_SCHEMA = pa.schema([pa.field(ROW_NUMBER, pa.int64()), pa.field("record", pa.string())])
+
 
 @dataclass
 class Settled:
@@ -61,9 +63,7 @@ class Stage:
         self.schema = schema
         folder.mkdir(parents=True, exist_ok=True)
         self._good = pq.ParquetWriter(folder / "good.parquet", schema)
-        self._records = pq.ParquetWriter(
-            folder / "records.parquet", pa.schema([pa.field(ROW_NUMBER, pa.int64()), pa.field("record", pa.string())])
-        )
+        self._records = pq.ParquetWriter(folder / "records.parquet", RECORDS_SCHEMA)
         self._quarantine = pq.ParquetWriter(folder / "quarantine.parquet", QUARANTINE_SCHEMA)
         self.rows_good = 0
 
@@ -134,7 +134,7 @@ class Stage:
                 FROM settled s JOIN read_parquet('{self.folder / "records.parquet"}') r USING ("{ROW_NUMBER}")
                 WHERE s._problem IS NOT NULL
                 """
-            ).fetch_arrow_table()
+            ).to_arrow_table()
             conflicts = conflicts.rename_columns(QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA)
             earlier = pq.read_table(self.folder / "quarantine.parquet", schema=QUARANTINE_SCHEMA)
             quarantine = pa.concat_tables([earlier, conflicts]).sort_by(ROW_NUMBER)

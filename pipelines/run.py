@@ -141,8 +141,9 @@ def _process(
             result.status, result.message = "rejected", delivery.problem
         else:
             _ingest(wh, spec, settings, delivery, result, run_id=run_id, progress=progress)
-    except SourceError as exc:
-        result.status, result.message = "rejected", str(exc)
+    except SourceError as exc:  # name the file as the department delivered it, not the archive copy
+        archived = f"{delivery.sha256}{delivery.path.suffix.lower()}"
+        result.status, result.message = "rejected", str(exc).replace(archived, delivery.name)
     except Exception as exc:  # noqa: BLE001 — any failure must end as an audited, readable status
         result.status = "failed"
         result.message = f"{delivery.name}: {type(exc).__name__}: {exc}".splitlines()[0]
@@ -289,9 +290,9 @@ def _split(
     mask.iloc[bad] = False
     frame = conformed.frame[mask.to_numpy()]
     good = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-    records = pa.Table.from_pandas(
-        pd.DataFrame({ROW_NUMBER: raw.loc[mask, ROW_NUMBER].astype("int64"), "record": _records(raw[mask])}),
-        preserve_index=False,
+    records = pa.table(
+        {ROW_NUMBER: raw.loc[mask, ROW_NUMBER].astype("int64").to_numpy(), "record": _records(raw[mask])},
+        schema=publish.RECORDS_SCHEMA,
     )
     q_rows = raw.iloc[bad]
     quarantined = pa.table(

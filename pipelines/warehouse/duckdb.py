@@ -54,7 +54,7 @@ class DuckDBWarehouse(Warehouse):
         return self._con.execute(sql, list(params)).fetchall()
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-        return self._con.execute(sql, list(params)).fetch_arrow_table()
+        return self._con.execute(sql, list(params)).to_arrow_table()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

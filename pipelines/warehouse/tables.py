@@ -71,8 +71,8 @@ def quote(name: str) -> str:
 
 
 def qualified(table: str) -> str:
-    schema, _, name = table.partition(".")
-    return f"{quote(schema)}.{quote(name)}"
+    """`schema.table` → `"schema"."table"`; a bare name (a temporary table) → `"name"`."""
+    return ".".join(quote(part) for part in table.split("."))
 
 
 def literal(text: str) -> str:
