@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from pipelines import reference
+from pipelines import datasets, reference
 from pipelines.parse import PARSERS, ParseError
 from pipelines.specs import GEO_COLUMNS, ColumnSpec, DatasetSpec
 from pipelines.text import fold, fold_ascii
@@ -89,6 +89,7 @@ def output_schema(spec: DatasetSpec) -> pa.Schema:
         fields.append(pa.field(name, pa.string() if col.pii == "identifier" else _ARROW_TYPES[col.type]))
         if col.type == "vsic":
             fields.append(pa.field(f"{col.name}_section", pa.string()))
+    fields.extend(pa.field(d.name, _ARROW_TYPES[d.type]) for d in spec.derived)
     if spec.place is not None:
         fields.extend(pa.field(name, pa.string()) for name in GEO_COLUMNS)
         fields.append(pa.field(PLACE_STATUS, pa.string()))
@@ -172,6 +173,10 @@ class Conformer:
                         Problem(i, col.reason_invalid, col.name, f"VSIC division {values.iat[i][:2]} does not exist", col.on_error)
                     )
                 out[f"{col.name}_section"] = sections
+        if self.spec.derived:
+            derived, derived_problems = datasets.derive(self.spec, parsed, self.period)
+            out.update({d.name: derived[d.name] for d in self.spec.derived})
+            problems.extend(derived_problems)
         if self.spec.place is not None:
             problems.extend(self._resolve_places(parsed, out, n))
         out[PERIOD] = [self.period] * n

@@ -110,9 +110,8 @@ _STAGE = "kds_stage"
 def _scd2_apply(wh: Warehouse, spec: DatasetSpec, snapshot: date, files: Sequence[Path], run_id: str) -> None:
     table = core_table(spec)
     target = qualified(spec.target_table)
-    output = {c.name: c.output_name or c.name for c in spec.columns}
-    keys = [quote(k) for k in spec.natural_key]
-    tracked = [quote(output.get(t, t)) for t in spec.tracked]
+    keys = [quote(k) for k in spec.output_key]
+    tracked = [quote(spec.output_column(t)) for t in spec.tracked]
     data = _read(files)
     bookkeeping = {"valid_from", "valid_to", "is_current", "_scope", "_run_id"}
     attrs = [c for c in table.column_names if c not in bookkeeping]

@@ -79,7 +79,7 @@ class Stage:
         """Apply the natural key to the whole file (bounded memory: DuckDB spills to disk)."""
         for writer in (self._good, self._records, self._quarantine):
             writer.close()
-        key = [f'"{k}"' for k in self.spec.natural_key]
+        key = [f'"{k}"' for k in self.spec.output_key]
         business = [f'"{c}"' for c in business_columns(self.spec)]
         con = duckdb.connect()
         try:

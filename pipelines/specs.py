@@ -96,6 +96,15 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class DerivedSpec:
+    """A column computed by the dataset's rules module (`pipelines/datasets/<dataset>.py`)."""
+
+    name: str
+    type: str
+    description: Text
+
+
+@dataclass(frozen=True)
 class PlaceSpec:
     """Which columns locate a row; resolved to both code systems by the one resolver."""
 
@@ -127,6 +136,21 @@ class DatasetSpec:
     period_column: str | None  # a column that holds the period, wins over the file name
     deadline_days: int  # a delivery is late after period end + this many days
     tags: tuple[str, ...]
+    derived: tuple[DerivedSpec, ...] = ()
+
+    @property
+    def output_key(self) -> tuple[str, ...]:
+        """The natural key as named in the lake and core (an identifier's pseudonym column)."""
+        return tuple(self.output_column(k) for k in self.natural_key)
+
+    def output_column(self, name: str) -> str:
+        """The lake/core name of a spec column, derived column or conformed geography column."""
+        for col in self.columns:
+            if col.name == name:
+                if col.output_name is None:
+                    raise SpecError(f"{self.path.name}: column {name!r} is personal and never leaves the restricted zone")
+                return col.output_name
+        return name
 
     @property
     def granularity(self) -> str:
@@ -242,11 +266,7 @@ def load_spec(path: Path) -> DatasetSpec:
     if "period" not in pattern.groupindex:
         raise SpecError(f"{path.name}: key 'source.pattern' needs a (?P<period>...) group")
 
-    natural_key = tuple(known(k, "natural_key") for k in _req(data, "natural_key", "", path, list))
     mode = _choice(_req(load, "mode", "load.", path, str), LOAD_MODES, "load.mode", path)
-    tracked = tuple(c if c in GEO_COLUMNS else known(c, "load.tracked") for c in load.get("tracked", []))
-    if mode == "scd2" and not tracked:
-        raise SpecError(f"{path.name}: key 'load.tracked' is required for load mode scd2")
 
     place = None
     if "place" in data:
@@ -263,6 +283,32 @@ def load_spec(path: Path) -> DatasetSpec:
         )
         if not (place.commune or place.code):
             raise SpecError(f"{path.name}: key 'place' needs 'commune' or 'code'")
+
+    derived = []
+    for i, d in enumerate(data.get("derived") or []):
+        where = f"derived[{i}]"
+        if not isinstance(d, dict):
+            raise SpecError(f"{path.name}: key '{where}' must be a mapping")
+        dname = _req(d, "name", f"{where}.", path, str)
+        if dname in names:
+            raise SpecError(f"{path.name}: key 'derived.{dname}' repeats a column name")
+        derived.append(
+            DerivedSpec(
+                name=dname,
+                type=_choice(_req(d, "type", f"derived.{dname}.", path, str), COLUMN_TYPES, f"derived.{dname}.type", path),
+                description=_text(_req(d, "description", f"derived.{dname}.", path, (dict, str)), f"derived.{dname}.description", path),
+            )
+        )
+    derived_names = {d.name for d in derived}
+    natural_key = tuple(
+        k if k in derived_names or k in GEO_COLUMNS or k == "period" else known(k, "natural_key")
+        for k in _req(data, "natural_key", "", path, list)
+    )
+    tracked = tuple(
+        c if c in GEO_COLUMNS or c in derived_names else known(c, "load.tracked") for c in load.get("tracked", [])
+    )
+    if mode == "scd2" and not tracked:
+        raise SpecError(f"{path.name}: key 'load.tracked' is required for load mode scd2")
 
     period_column = data.get("period_column")
     if period_column is not None:
@@ -290,6 +336,7 @@ def load_spec(path: Path) -> DatasetSpec:
         period_column=period_column,
         deadline_days=int(data.get("deadline_days", 3)),
         tags=tuple(data.get("tags", [])),
+        derived=tuple(derived),
     )
 
 

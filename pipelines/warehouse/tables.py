@@ -122,6 +122,8 @@ def core_table(spec: DatasetSpec) -> Table:
             descriptions[col.output_name] = f"{col.description.vi} / {col.description.en}"
             if col.type == "vsic":
                 descriptions[f"{col.name}_section"] = "Ngành cấp 1 (VSIC 2018) / VSIC 2018 section"
+    for d in spec.derived:
+        descriptions[d.name] = f"{d.description.vi} / {d.description.en}"
     columns = [
         Column(f.name, arrow_to_logical(f.type), descriptions.get(f.name) or _META_COMMENTS.get(f.name, ""))
         for f in schema
