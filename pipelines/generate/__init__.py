@@ -1,0 +1,61 @@
+"""`kds generate`: realistic department exports, with the defects real files have.
+
+One module per dataset (`pipelines.generate.<dataset>`), built from the shared pieces in
+`pipelines.generate.common`. Output is deterministic: the same (dataset, rows, seed, period, fmt)
+gives byte-identical files. Only the export files are written into `out_dir`; the ground truth of
+what was generated (`common.GenerationStats`) is on the returned list as `.stats`, and written as
+JSON only when `stats_out` names another directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from pipelines.generate.common import GeneratedFiles, GenerationStats, write_stats
+from pipelines.generate.enterprises import generate_enterprises
+
+Generator = Callable[..., list[Path]]
+
+# Dataset name → generator(out_dir, rows=None, seed=42, *, period=None, fmt=None, progress=None,
+# stats_out=None) returning the written paths (a `GeneratedFiles` with `.stats`).
+GENERATORS: dict[str, Generator] = {
+    "enterprises": generate_enterprises,
+}
+
+
+def generate(
+    dataset: str,
+    out_dir: Path,
+    rows: int | None = None,
+    seed: int = 42,
+    *,
+    period: str | date | None = None,
+    fmt: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    stats_out: Path | None = None,
+) -> list[Path]:
+    """Write the exports of one dataset (or of every dataset with "all") into out_dir.
+
+    rows: distinct data rows (the dataset's realistic default when None); exact duplicates come on
+    top. period: "YYYY-MM-DD" or "YYYYMMDD" (a fixed default per dataset, never today). fmt: "xlsx"
+    or "csv" (default by size). progress(n) is called every ~10,000 data rows written.
+    Returns a `GeneratedFiles` (a list of Path) whose `.stats` holds one GenerationStats per file.
+    """
+    names = list(GENERATORS) if dataset == "all" else [dataset]
+    unknown = [n for n in names if n not in GENERATORS]
+    if unknown:
+        available = ", ".join(sorted(GENERATORS))
+        raise ValueError(f"no generator for dataset {unknown[0]!r}; available: {available}, all")
+    result = GeneratedFiles()
+    for name in names:
+        files = GENERATORS[name](out_dir, rows, seed, period=period, fmt=fmt, progress=progress)
+        result.extend(files)
+        result.stats.extend(getattr(files, "stats", []))
+    if stats_out is not None:
+        write_stats(result.stats, Path(stats_out), Path(out_dir), dataset)
+    return result
+
+
+__all__ = ["GENERATORS", "GeneratedFiles", "GenerationStats", "generate"]
