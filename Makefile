@@ -26,7 +26,7 @@ $(CURDIR)/.tools/bin/uv:
 	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python 3.11
+	$(UV) sync --frozen --python 3.11 --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.synced ## Create .venv from uv.lock (bootstraps uv if needed)

@@ -43,12 +43,11 @@ class ProgressLine:
 
     def __call__(self, label: str, rows: int) -> None:
         now = time.monotonic()
-        start = self._start.setdefault(label, now)
+        start = self._start.setdefault(label, now - 1e-3)  # the first report already has its first batch
         if now - self._last < self.every:
             return
         self._last = now
-        rate = rows / (now - start) if now > start else 0.0
-        line = f"  {label}: {rows:,} rows read ({rate:,.0f} rows/s)"
+        line = f"  {label}: {rows:,} rows read ({rows / (now - start):,.0f} rows/s)"
         if self.tty:
             self.stream.write("\r" + line.ljust(78))
         else:
