@@ -168,11 +168,11 @@ class Conformer:
                 out[name] = values
             if col.type == "vsic":
                 sections = _map_distinct(values, reference.vsic_section)
-                for i in _positions(values.notna() & sections.isna()):
-                    problems.append(
-                        Problem(i, col.reason_invalid, col.name, f"VSIC division {values.iat[i][:2]} does not exist", col.on_error)
-                    )
+                problems += _code_problems(col, values, sections.isna(), "is not in a VSIC 2018 division")
                 out[f"{col.name}_section"] = sections
+            elif col.type == "vsco":
+                unknown = ~_map_distinct(values, reference.vsco_group_exists).astype("boolean").fillna(True)
+                problems += _code_problems(col, values, unknown, "is not in a VSCO 2020 major group")
         if self.spec.derived:
             derived, derived_problems = datasets.derive(self.spec, parsed, self.period)
             out.update({d.name: derived[d.name] for d in self.spec.derived})
@@ -239,6 +239,15 @@ class Conformer:
         out.update(geo)
         out[PLACE_STATUS] = status
         return problems
+
+
+def _code_problems(col: ColumnSpec, values: pd.Series, unknown: pd.Series, what: str) -> list[Problem]:
+    """A parsed code that the reference code list does not know."""
+    severity = "warn" if col.on_error in ("warn", "null") else "quarantine"
+    return [
+        Problem(i, col.reason_invalid, col.name, f"code {values.iat[i]} {what}", severity)
+        for i in _positions(values.notna() & unknown)
+    ]
 
 
 def _identity_text(value: Any) -> str:
