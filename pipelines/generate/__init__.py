@@ -13,16 +13,33 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import importlib
+
 from pipelines.generate.common import GeneratedFiles, GenerationStats, write_stats
-from pipelines.generate.enterprises import generate_enterprises
+from pipelines.specs import DATASETS
 
 Generator = Callable[..., list[Path]]
 
-# Dataset name → generator(out_dir, rows=None, seed=42, *, period=None, fmt=None, progress=None,
-# stats_out=None) returning the written paths (a `GeneratedFiles` with `.stats`).
-GENERATORS: dict[str, Generator] = {
-    "enterprises": generate_enterprises,
-}
+
+def _discover() -> dict[str, Generator]:
+    """Dataset name → `pipelines.generate.<dataset>.generate_<dataset>`, for each module present.
+
+    A generator is called as (out_dir, rows=None, seed=42, *, period=None, fmt=None, progress=None)
+    and returns the written paths (a `GeneratedFiles` with `.stats`).
+    """
+    found: dict[str, Generator] = {}
+    for name in DATASETS:
+        try:
+            module = importlib.import_module(f"pipelines.generate.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"pipelines.generate.{name}":
+                raise
+            continue
+        found[name] = getattr(module, f"generate_{name}")
+    return found
+
+
+GENERATORS: dict[str, Generator] = _discover()
 
 
 def generate(
