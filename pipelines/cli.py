@@ -93,6 +93,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     results = []
     t0 = time.monotonic()
     progress = None if args.json else ProgressLine()
+    if args.dataset == "all":
+        from pipelines.orchestrate import refresh_reference_task
+
+        counts = refresh_reference_task()
+        if not args.json:
+            print(f"reference data: {len(counts)} ref tables refreshed", file=sys.stderr)
     for name in _datasets(args.dataset):
         if not args.json:
             print(f"{name}: running", file=sys.stderr)

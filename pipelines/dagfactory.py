@@ -85,3 +85,40 @@ def build_ingest_dag(spec: DatasetSpec) -> DAG:
 
         ingest()
     return dag
+
+
+REFERENCE_DOC = """# Reference data (`ref` schema)
+Loads the vendored code lists of `schemas/reference/` into the warehouse: administrative units of both
+code systems (before and from 2025-07-01) with validity dates, the 2025 crosswalk (split flags, documented
+default targets, official wording), the draft → official code remap, VSIC 2018 sections, VSCO 2020 groups,
+land-use codes of both systems, and a date dimension. Every table is replaced in one transaction.
+
+## When it fails
+The lists are files in the repository: a failure is a warehouse problem (connection, lock). Re-run it;
+readers keep seeing the previous lists meanwhile. To change a list, change the CSV (with its provenance
+in `schemas/reference/README.md`) and deploy.
+"""
+
+
+def build_reference_dag() -> DAG:
+    with DAG(
+        dag_id="refresh_reference_data",
+        description="Reload the ref schema (admin units, crosswalk, code lists, dates)",
+        schedule=CronTriggerTimetable("30 0 * * 1", timezone=TIMEZONE),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        doc_md=REFERENCE_DOC,
+        tags=["kds", "reference"],
+        default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5),
+                      "execution_timeout": timedelta(minutes=30)},
+    ) as dag:
+
+        @task(task_id="refresh", pool=WAREHOUSE_POOL, outlets=[Asset(name="ref", uri="kds://warehouse/ref")])
+        def refresh() -> dict[str, int]:
+            from pipelines.orchestrate import refresh_reference_task
+
+            return refresh_reference_task()
+
+        refresh()
+    return dag

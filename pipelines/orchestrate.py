@@ -41,3 +41,16 @@ def ingest_task(dataset: str, context: Any) -> list[dict[str, Any]]:
     if data:
         raise AirflowFailException("; ".join(f"{r.status}: {r.message}" for r in data))
     return [r.to_json() for r in results]
+
+
+def refresh_reference_task() -> dict[str, int]:
+    """Reload the `ref` schema from the vendored code lists (idempotent)."""
+    from pipelines.refdata import refresh_reference
+    from pipelines.settings import load_settings
+    from pipelines.warehouse import connect
+
+    with connect(load_settings().warehouse_url) as wh:
+        counts = refresh_reference(wh)
+    for table, rows in counts.items():
+        log.info("%s: %d rows", table, rows)
+    return counts

@@ -138,11 +138,11 @@ def core_table(spec: DatasetSpec) -> Table:
     return Table("core", name, tuple(columns), comment)
 
 
-def _table(schema: str, name: str, comment: str, *columns: tuple[str, str, str]) -> Table:
+def make_table(schema: str, name: str, comment: str, *columns: tuple[str, str, str]) -> Table:
     return Table(schema, name, tuple(Column(*c) for c in columns), comment)
 
 
-AUDIT_RUN = _table(
+AUDIT_RUN = make_table(
     "audit", "run", "Một dòng mỗi lần chạy một bộ dữ liệu / One row per run of one dataset",
     ("run_id", "text", "Mã lần chạy / Run id"),
     ("dataset", "text", "Bộ dữ liệu / Dataset"),
@@ -160,7 +160,7 @@ AUDIT_RUN = _table(
     ("finished_at", "timestamp", "Kết thúc (UTC) / Finished (UTC)"),
 )  # fmt: skip
 
-AUDIT_FILE = _table(
+AUDIT_FILE = make_table(
     "audit", "file", "Một dòng mỗi tệp mỗi lần chạy / One row per file per run",
     ("run_id", "text", "Mã lần chạy / Run id"),
     ("dataset", "text", "Bộ dữ liệu / Dataset"),
@@ -181,7 +181,7 @@ AUDIT_FILE = _table(
     ("finished_at", "timestamp", "Kết thúc (UTC) / Finished (UTC)"),
 )  # fmt: skip
 
-AUDIT_CHECK = _table(
+AUDIT_CHECK = make_table(
     "audit", "check_result", "Một dòng mỗi kiểm tra mỗi tệp mỗi lần chạy / One row per expectation per file per run",
     ("run_id", "text", "Mã lần chạy / Run id"),
     ("dataset", "text", "Bộ dữ liệu / Dataset"),
@@ -196,7 +196,7 @@ AUDIT_CHECK = _table(
     ("unexpected_percent", "double", "Tỷ lệ không đạt (%) / Failing share (%)"),
 )  # fmt: skip
 
-QUARANTINE = _table(
+QUARANTINE = make_table(
     "restricted", "quarantine",
     "Dòng bị cách ly kèm lý do; chứa dữ liệu cá nhân, chỉ cán bộ quản lý dữ liệu được đọc / "
     "Quarantined rows with reasons; holds personal data, stewards only",
