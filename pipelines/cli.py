@@ -105,6 +105,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         results += run_dataset(name, period=args.period, force=args.force, progress=progress)
         if progress:
             progress.done()
+    if args.dataset == "all":
+        from pipelines.orchestrate import build_marts_task
+
+        marts = build_marts_task()
+        if not args.json:
+            print(f"marts: {len(marts)} tables rebuilt ({', '.join(sorted(marts))})", file=sys.stderr)
     if args.json:
         json.dump([r.to_json() for r in results], sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

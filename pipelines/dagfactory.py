@@ -122,3 +122,44 @@ def build_reference_dag() -> DAG:
 
         refresh()
     return dag
+
+
+MARTS_DOC = """# Indicator marts (`mart` schema)
+Rebuilds the indicator tables that the Intelligent Operations Centre and BI tools read, each in both
+geographies (`*_pre2025` by old district and commune, `*_2025` by new commune). Runs whenever an ingest
+DAG has updated its core table (Asset schedule), and can be triggered by hand.
+Rows that cannot be placed in a geography are reported as unallocated, never spread; counts split by a
+sensitive attribute are suppressed below 10.
+
+## When it fails
+Readers keep the previous build (one transaction). A failure is usually a warehouse problem or a
+core table whose shape changed: read the task log for the SQL error, fix, re-run this DAG.
+"""
+
+
+def build_marts_dag(specs: list[DatasetSpec]) -> DAG:
+    assets = [core_asset(spec) for spec in specs]
+    schedule = assets[0]
+    for asset in assets[1:]:
+        schedule = schedule | asset
+    with DAG(
+        dag_id="build_marts",
+        description="Rebuild the indicator marts when any ingest DAG updates its core table",
+        schedule=schedule,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        doc_md=MARTS_DOC,
+        tags=["kds", "marts"],
+        default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5),
+                      "execution_timeout": timedelta(hours=1)},
+    ) as dag:
+
+        @task(task_id="build", pool=WAREHOUSE_POOL)
+        def build() -> dict[str, int]:
+            from pipelines.orchestrate import build_marts_task
+
+            return build_marts_task()
+
+        build()
+    return dag

@@ -54,3 +54,16 @@ def refresh_reference_task() -> dict[str, int]:
     for table, rows in counts.items():
         log.info("%s: %d rows", table, rows)
     return counts
+
+
+def build_marts_task() -> dict[str, int]:
+    """Rebuild the indicator marts from core and ref (one transaction)."""
+    from pipelines.marts import build_marts
+    from pipelines.settings import load_settings
+    from pipelines.warehouse import connect
+
+    with connect(load_settings().warehouse_url) as wh:
+        counts = build_marts(wh)
+    for table, rows in counts.items():
+        log.info("%s: %d rows", table, rows)
+    return counts

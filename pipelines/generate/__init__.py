@@ -9,11 +9,10 @@ JSON only when `stats_out` names another directory.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-
-import importlib
 
 from pipelines.generate.common import GeneratedFiles, GenerationStats, write_stats
 from pipelines.specs import DATASETS
