@@ -172,9 +172,9 @@ def _period_from_hint(hint: str | None, spec: DatasetSpec) -> date | None:
         return None
     from pipelines.parse import ParseError, parse_date, parse_month, parse_year
 
-    parser = {"day": parse_date, "month": parse_month, "year": parse_year}[spec.granularity]
+    parsers: dict[str, Callable[[str], date | int]] = {"day": parse_date, "month": parse_month, "year": parse_year}
     try:
-        value = parser(hint)
+        value = parsers[spec.granularity](hint)
     except ParseError:
         return None
     return date(value, 1, 1) if isinstance(value, int) else value
@@ -269,7 +269,9 @@ def _check_row(totals: Any, run_id: str, dataset: str, sha: str) -> dict[str, An
         "column_name": totals.check.column, "severity": totals.check.severity,
         "reason_code": totals.check.reason_code, "success": totals.success,
         "element_count": totals.element_count, "unexpected_count": totals.unexpected_count,
-        "unexpected_percent": round(totals.unexpected_percent, 4),
+        "unexpected_percent": round(totals.unexpected_percent, 4), "expectation_index": totals.check.index,
+        "kwargs": json.dumps(totals.check.kwargs, ensure_ascii=False, sort_keys=True),
+        "missing_count": totals.missing_count, "exception_message": totals.exceptions[0] if totals.exceptions else None,
     }  # fmt: skip
 
 

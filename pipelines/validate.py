@@ -59,6 +59,7 @@ class CheckTotals:
     check: Check
     element_count: int = 0
     unexpected_count: int = 0
+    missing_count: int = 0  # nulls a column map check skipped (not failures)
     exceptions: list[str] = field(default_factory=list)
 
     @property
@@ -181,6 +182,7 @@ class Validator:
                 continue
             element_count = int(res.result.get("element_count", len(frame)) or 0)
             totals.element_count += element_count
+            totals.missing_count += int(res.result.get("missing_count") or 0)
             unexpected = res.result.get("unexpected_index_list")
             if unexpected is None:  # a table-level expectation: pass/fail for the batch as a whole
                 totals.unexpected_count += 0 if res.success else element_count

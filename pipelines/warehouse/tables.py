@@ -194,6 +194,10 @@ AUDIT_CHECK = make_table(
     ("element_count", "bigint", "Số dòng kiểm tra / Rows checked"),
     ("unexpected_count", "bigint", "Số dòng không đạt / Failing rows"),
     ("unexpected_percent", "double", "Tỷ lệ không đạt (%) / Failing share (%)"),
+    ("expectation_index", "bigint", "Thứ tự kiểm tra trong bộ GX / Position of the expectation in its suite"),
+    ("kwargs", "text", "Tham số kiểm tra lúc chạy (JSON) / The expectation's arguments at run time (JSON)"),
+    ("missing_count", "bigint", "Số dòng trống, không xét / Null rows, not evaluated"),
+    ("exception_message", "text", "Lý do kiểm tra không chạy được / Why the check could not run"),
 )  # fmt: skip
 
 QUARANTINE = make_table(
