@@ -72,7 +72,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for name in names:
         out = Path(args.out) if args.out else load_settings().landing / name
         t0 = time.monotonic()
-        paths = generate(name, out, rows=args.rows, seed=args.seed, progress=lambda n, name=name: progress(name, n))
+
+        def report(rows: int, label: str = name) -> None:
+            progress(label, rows)
+
+        paths = generate(name, out, rows=args.rows, seed=args.seed, progress=report)
         progress.done()
         for p in paths:
             print(f"{name}: wrote {p} ({p.stat().st_size / 1e6:.1f} MB) in {time.monotonic() - t0:.1f}s")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Asset, Param, task
+from airflow.sdk import DAG, Asset, AssetAny, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from pipelines.specs import DatasetSpec
@@ -138,14 +138,10 @@ core table whose shape changed: read the task log for the SQL error, fix, re-run
 
 
 def build_marts_dag(specs: list[DatasetSpec]) -> DAG:
-    assets = [core_asset(spec) for spec in specs]
-    schedule = assets[0]
-    for asset in assets[1:]:
-        schedule = schedule | asset
     with DAG(
         dag_id="build_marts",
         description="Rebuild the indicator marts when any ingest DAG updates its core table",
-        schedule=schedule,
+        schedule=AssetAny(*(core_asset(spec) for spec in specs)),
         start_date=START,
         catchup=False,
         max_active_runs=1,

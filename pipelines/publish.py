@@ -122,7 +122,7 @@ class Stage:
                     f"""COPY (SELECT {columns} FROM settled WHERE _problem IS NULL AND _copy = 1
                               ORDER BY {", ".join(key)}) TO '{part}' (FORMAT parquet, COMPRESSION zstd)"""
                 )
-            conflicts = con.execute(
+            conflicts = con.sql(
                 f"""
                 SELECT s."{ROW_NUMBER}", s._problem, s._problem,
                        CASE s._problem
