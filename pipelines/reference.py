@@ -74,7 +74,7 @@ import csv
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -181,6 +181,15 @@ class Resolution:
     @property
     def codes(self) -> tuple[str | None, str | None, str | None]:
         return (self.commune_code_pre2025, self.district_code_pre2025, self.commune_code_2025)
+
+    @property
+    def level(self) -> str | None:
+        """ "district" (an old district: no commune code), "commune", or None when not placed."""
+        if not self.ok:
+            return None
+        if self.commune_code_pre2025 is None and self.commune_code_2025 is None:
+            return "district" if self.district_code_pre2025 is not None else None
+        return "commune"
 
 
 def _refuse(reason: str, detail: str, candidates: Iterable[Place] = ()) -> Resolution:
@@ -492,6 +501,7 @@ class PlaceResolver:
         self._resolve_cached = lru_cache(maxsize=cache_size)(self._resolve)
         self._match_name = lru_cache(maxsize=cache_size)(self._match_name_uncached)
         self._district_hint = lru_cache(maxsize=10_000)(self._district_hint_uncached)
+        self._area_cached = lru_cache(maxsize=10_000)(self._resolve_area)
 
     @classmethod
     def default(cls, provinces: Sequence[str] = (BINH_DINH,)) -> PlaceResolver:
@@ -583,9 +593,49 @@ class PlaceResolver:
         """Resolve each distinct (commune, district, code, record_date, code_system) tuple once."""
         return {args: self.resolve(*args) for args in dict.fromkeys(inputs)}
 
+    def resolve_area(self, name: str | None, record_date: date | None = None, level: str | None = None) -> Resolution:
+        """Resolve a reporting area that may be an old district or a commune (monthly reports).
+
+        The unit type written decides ("TP. Quy Nhơn", "Huyện Tuy Phước" → the district;
+        "Phường …", "Xã …", "TT …" → the commune, as `resolve`). A bare name is read as every
+        unit it can be on the record date: before 2025-07-01 an old district or an old commune
+        (a 2025 commune did not exist yet), from 2025-07-01 a 2025 commune (districts were
+        abolished), or an old district only when `level` says the report is by district. One
+        reading → that unit; two ("Tuy Phước": Huyện Tuy Phước and Thị trấn Tuy Phước) →
+        `ambiguous_place`, unless `level` ("district" / "commune") picks one.
+
+        A district answer has `district_code_pre2025` only (no commune code: a district's area went
+        to several 2025 communes) and `level` "district".
+        """
+        if level not in (None, "district", "commune"):
+            raise ValueError(f"level must be 'district', 'commune' or None, not {level!r}")
+        text = None if _blank(name) else str(name)
+        return self._area_cached(text, _era(record_date), level)
+
+    def resolve_areas(self, inputs: Iterable[tuple[Any, Any]]) -> dict[tuple[Any, Any], Resolution]:
+        """Resolve the areas of one report, each distinct (name, record_date) once.
+
+        A bare name that reads as both a district and a commune takes the level of the report
+        when every area the report places unambiguously is of that one level (a list of old
+        districts, or a list of communes); the detail says so. A report mixing levels leaves
+        such names ambiguous: nobody guesses.
+        """
+        answers = {args: self.resolve_area(*args) for args in dict.fromkeys(inputs)}
+        levels = {r.level for r in answers.values() if r.ok}
+        if len(levels) == 1 and (level := levels.pop()) is not None:
+            for args, res in answers.items():
+                if res.reason == AMBIGUOUS_PLACE:
+                    again = self.resolve_area(*args, level=level)
+                    if again.ok:
+                        answers[args] = replace(
+                            again, detail=f"{again.detail} Read as a {level}, like every other area of the report."
+                        )
+        return answers
+
     def clear_cache(self) -> None:
         """Forget memoised resolutions and parsed names (benchmarks measure the cold path)."""
         self._resolve_cached.cache_clear()
+        self._area_cached.cache_clear()
         self._match_name.cache_clear()
         self._district_hint.cache_clear()
         parse_place_name.cache_clear()
@@ -646,6 +696,81 @@ class PlaceResolver:
                 typed_outside,
             )
         return _NameMatch(tuple(inside), f"'{text}'{_LEVEL_NOTE[level]}", unit_type)
+
+    def area_code(self, res: Resolution, record_date: date | None) -> tuple[str | None, str | None]:
+        """(area_level, area_code) of a placed reporting area: its code together with the code system.
+
+        "district_pre2025" for an old district. A commune takes the system of the record date, as
+        far as that names the same territory: from 2025-07-01 "commune_2025" when the name is a 2025
+        commune (or an old commune that became one whole), but "commune_pre2025" for an old commune
+        that is only part of its 2025 commune (its figures are not the new commune's); before
+        2025-07-01 "commune_pre2025" when known. (None, None) when the area is not placed.
+        """
+        if res.level == "district":
+            return "district_pre2025", res.district_code_pre2025
+        if res.level != "commune":
+            return None, None
+        old, new = res.commune_code_pre2025, res.commune_code_2025
+        if old is None:
+            return "commune_2025", new
+        if new is not None and _era(record_date) == NEW2025 and self.new2025[new].codes[0] == old:
+            return "commune_2025", new
+        return "commune_pre2025", old
+
+    def _resolve_area(self, text: str | None, era: str | None, level: str | None) -> Resolution:
+        name = parse_place_name(text) if text is not None else None
+        if text is None or name is None:
+            return _refuse(UNKNOWN_PLACE, "No reporting area was given.")
+        found, districts, district_type = self._districts.lookup(text, name)
+        written = district_type if districts else self._communes.lookup(text, name)[2]
+        if written in DISTRICT_TYPES:
+            return self._district_area(text, found, districts)
+        commune = self._resolve_cached(text, None, None, era, None)
+        if written in COMMUNE_TYPES:
+            return commune
+        district = self._district_area(text, found, districts) if districts else None
+        as_district = district is not None and district.ok and (era != NEW2025 or level == "district")
+        # before 2025-07-01 only an old commune existed under that name (the 2025 ones came later)
+        as_commune = commune.ok and (era != PRE2025 or commune.commune_code_pre2025 is not None)
+        if as_district and as_commune and level is not None:
+            as_district, as_commune = level == "district", level == "commune"
+        if as_district and as_commune:
+            assert district is not None
+            unit = self.pre2025.get(str(commune.commune_code_pre2025)) or self.new2025[str(commune.commune_code_2025)]
+            return Resolution(
+                None, None, None, AMBIGUOUS_PLACE,
+                candidates=(*district.candidates, unit.label),
+                detail=f"'{text}' is both the district {district.candidates[0]} and the commune {unit.label}; "
+                "write the unit type (Huyện/Thị xã/Thành phố or Xã/Phường/Thị trấn).",
+            )  # fmt: skip
+        if as_district:
+            assert district is not None
+            return district
+        if as_commune or not commune.ok or district is None:
+            return commune
+        return _refuse(UNKNOWN_PLACE, f"'{text}' names no unit that existed on the record date.", [])
+
+    def _district_area(self, text: str, found: str, matches: list[Place]) -> Resolution:
+        """An old district as a reporting area (district code only), or the refusal."""
+        if not matches:
+            return _refuse(UNKNOWN_PLACE, f"No district called '{text}' in the reference lists.")
+        inside = [p for p in matches if p.in_scope]
+        if found == "diacritics":
+            return _refuse(
+                UNKNOWN_PLACE, f"'{text}' differs from the official names in its diacritics: another name.", matches
+            )
+        if not inside:
+            return _refuse(
+                UNKNOWN_PLACE, f"'{text}' is a district of {_former(matches)}, outside this resolver's scope.", matches
+            )
+        if len(inside) > 1:
+            return _refuse(AMBIGUOUS_PLACE, f"'{text}' matches several districts.", inside)
+        (place,) = inside
+        return Resolution(
+            None, place.code, None, None, candidates=(place.label,),
+            detail=f"'{text}'{_LEVEL_NOTE[found]} is the old district {place.code} {place.name}; its area went to "
+            "several 2025 communes, so it has no commune code.",
+        )  # fmt: skip
 
     def _district_hint_uncached(self, text: str | None) -> _DistrictHint:
         if not text:
