@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from pipelines import datasets, reference
+from pipelines import datasets, extract, reference
 from pipelines.parse import PARSERS, ParseError
-from pipelines.specs import GEO_COLUMNS, ColumnSpec, DatasetSpec
+from pipelines.sources.files import SourceError
+from pipelines.specs import AREA_COLUMNS, GEO_COLUMNS, ColumnSpec, DatasetSpec
 from pipelines.text import fold, fold_ascii
 
 # Lineage and period columns carried by every conformed row (DESIGN §4).
@@ -84,15 +85,17 @@ def output_schema(spec: DatasetSpec) -> pa.Schema:
     fields: list[pa.Field] = []
     for col in spec.columns:
         name = col.output_name
-        if name is None:
+        if name is None or col.name == spec.period_column:  # the period column becomes `period`
             continue
         fields.append(pa.field(name, pa.string() if col.pii == "identifier" else _ARROW_TYPES[col.type]))
         if col.type == "vsic":
             fields.append(pa.field(f"{col.name}_section", pa.string()))
-    fields.extend(pa.field(d.name, _ARROW_TYPES[d.type]) for d in spec.derived)
+    fields.extend(pa.field(d.name, _ARROW_TYPES[d.type]) for d in spec.derived if not d.completes)
     if spec.place is not None:
         fields.extend(pa.field(name, pa.string()) for name in GEO_COLUMNS)
         fields.append(pa.field(PLACE_STATUS, pa.string()))
+        if spec.place.area:
+            fields.extend(pa.field(name, pa.string()) for name in AREA_COLUMNS)
     fields.append(pa.field(PERIOD, pa.date32()))
     fields.append(pa.field(FILE_SHA, pa.string()))
     fields.append(pa.field(ROW_NUMBER, pa.int64()))
@@ -160,7 +163,7 @@ class Conformer:
                 values = pd.Series([None] * n, dtype=object, index=raw.index)
             parsed[col.name] = values
             name = col.output_name
-            if name is None:
+            if name is None or col.name == self.spec.period_column:
                 continue
             if col.pii == "identifier":
                 out[name] = _map_distinct(values, lambda v: pseudonymise(_identity_text(v), self.key))
@@ -179,6 +182,8 @@ class Conformer:
             problems.extend(derived_problems)
         if self.spec.place is not None:
             problems.extend(self._resolve_places(parsed, out, n))
+        if self.spec.period_column is not None:
+            problems.extend(self._check_periods(parsed[self.spec.period_column]))
         out[PERIOD] = [self.period] * n
         out[FILE_SHA] = [self.file_sha256] * n
         out[ROW_NUMBER] = raw[ROW_NUMBER].to_numpy()
@@ -207,9 +212,36 @@ class Conformer:
                 problems.append(Problem(i, col.reason_invalid, col.name, errors[series.iat[i]], severity))
         return values, problems
 
+    def _check_periods(self, periods: pd.Series) -> list[Problem]:
+        """The period column against the file's period (from its title, else its name).
+
+        The file's period decides where rows are published, so a row of another period is
+        quarantined (`period_mismatch`); a file none of whose rows is of its period is rejected with a
+        message saying which period the rows hold. A blank cell takes the file's period.
+        """
+        column = self.spec.period_column
+        assert column is not None
+        label = extract.period_label(self.period, self.spec.granularity)
+        found = {extract.period_label(v, self.spec.granularity) for v in periods.dropna().unique()}
+        if found and label not in found:
+            raise SourceError(
+                f"the rows' '{self.spec.column(column).headers[0]}' ({column}) is {', '.join(sorted(found))}, but the "
+                f"file name or title says {label}; name the file for the period its rows hold, or correct the column",
+                "period_mismatch",
+            )
+        wrong = periods.notna() & periods.map(lambda v: v != self.period if v is not None else False).astype(bool)
+        return [
+            Problem(i, "period_mismatch", column,
+                    f"the row is for {extract.period_label(periods.iat[i], self.spec.granularity)}, the file for {label}",
+                    "quarantine")
+            for i in _positions(wrong)
+        ]  # fmt: skip
+
     def _resolve_places(self, parsed: dict[str, pd.Series], out: dict[str, Any], n: int) -> list[Problem]:
         place = self.spec.place
         assert place is not None
+        if place.area:
+            return self._resolve_areas(parsed, out, n)
 
         def column(name: str | None) -> list[Any]:
             return list(parsed[name]) if name else [None] * n
@@ -238,6 +270,41 @@ class Conformer:
                 problems.append(Problem(i, res.reason, place.commune or place.code, res.detail, severity))
         out.update(geo)
         out[PLACE_STATUS] = status
+        return problems
+
+    def _resolve_areas(self, parsed: dict[str, pd.Series], out: dict[str, Any], n: int) -> list[Problem]:
+        """Reporting areas (an old district or a commune), resolved together so that a bare name
+        takes the level of the rest of the report (`PlaceResolver.resolve_areas`).
+
+        A district row has `district_code_pre2025` only, commune codes null, and `area_level`
+        "district_pre2025": marts add it up by old district or province, never spread it over
+        communes (see the spec's description of `area_level`).
+        """
+        place = self.spec.place
+        assert place is not None and place.area is not None
+        names = list(parsed[place.area])
+        dates = [d or self.period for d in parsed[place.date]] if place.date else [self.period] * n
+        answers = self.resolver.resolve_areas(
+            (name, when) for name, when in zip(names, dates, strict=True) if name is not None
+        )
+        columns: dict[str, list[str | None]] = {
+            name: [None] * n for name in (*GEO_COLUMNS, *AREA_COLUMNS, PLACE_STATUS)
+        }
+        problems: list[Problem] = []
+        severity = "quarantine" if place.required else "warn"
+        for i, (name, when) in enumerate(zip(names, dates, strict=True)):
+            if name is None:
+                columns[PLACE_STATUS][i] = "missing_place"
+                problems.append(Problem(i, "missing_place", place.area, "no reporting area given", severity))
+                continue
+            res = answers[(name, when)]
+            for geo, code in zip(GEO_COLUMNS, res.codes, strict=True):
+                columns[geo][i] = code
+            columns["area_level"][i], columns["area_code"][i] = self.resolver.area_code(res, when)
+            columns[PLACE_STATUS][i] = res.reason
+            if not res.ok:
+                problems.append(Problem(i, str(res.reason), place.area, res.detail, severity))
+        out.update(columns)
         return problems
 
 

@@ -13,6 +13,10 @@ Load modes:
   an entity missing from a full snapshot is closed. A snapshot older than the latest one merged
   (a late or corrected delivery) rolls the table back to before its date and replays the
   published snapshots from the lake in order, so the result never depends on arrival order.
+
+Bridge tables (`load.bridges` in the spec, e.g. one row per land parcel per land-use code) are
+built from the same published part, in Arrow, and replaced together with the core rows: same
+transaction, same period/scope condition, same bulk insert.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.conform import FILE_SHA, PERIOD
-from pipelines.specs import DatasetSpec
+from pipelines.specs import BridgeSpec, DatasetSpec
 from pipelines.warehouse import Warehouse
 from pipelines.warehouse.tables import (
     AUDIT_CHECK,
@@ -34,6 +40,7 @@ from pipelines.warehouse.tables import (
     AUDIT_RUN,
     FIXED_TABLES,
     QUARANTINE,
+    bridge_tables,
     core_table,
     qualified,
     quote,
@@ -41,7 +48,7 @@ from pipelines.warehouse.tables import (
 
 
 def ensure_warehouse(wh: Warehouse, specs: Sequence[DatasetSpec]) -> None:
-    wh.ensure([*FIXED_TABLES, *(core_table(s) for s in specs)])
+    wh.ensure([*FIXED_TABLES, *(core_table(s) for s in specs), *(t for s in specs for t in bridge_tables(s))])
 
 
 def file_already_loaded(wh: Warehouse, dataset: str, sha256: str) -> bool:
@@ -75,10 +82,11 @@ def _with_meta(table: pa.Table, scope: str, run_id: str) -> pa.Table:
 
 
 def _load_replace(wh: Warehouse, spec: DatasetSpec, period: date, scope: str, part: Path | None, run_id: str) -> None:
-    target = qualified(spec.target_table)
-    wh.execute(f"DELETE FROM {target} WHERE {quote(PERIOD)} = ? AND _scope = ?", (period, scope))
+    for table in (spec.target_table, *(b.table for b in spec.bridges)):
+        wh.execute(f"DELETE FROM {qualified(table)} WHERE {quote(PERIOD)} = ? AND _scope = ?", (period, scope))
     if part is not None:
         _insert_file(wh, spec.target_table, part, scope, run_id)
+        _insert_bridges(wh, spec, part, scope, run_id)
 
 
 def _insert_file(wh: Warehouse, table: str, part: Path, scope: str, run_id: str) -> None:
@@ -99,9 +107,53 @@ def _load_snapshot(wh: Warehouse, spec: DatasetSpec, period: date, scope: str, p
     newer = wh.query(f"SELECT count(*) FROM {target} WHERE _scope = ? AND {quote(PERIOD)} > ?", (scope, period))
     if newer[0][0]:
         return  # the warehouse already holds a newer snapshot of this scope; the lake keeps this one
-    wh.execute(f"DELETE FROM {target} WHERE _scope = ?", (scope,))
+    for table in (spec.target_table, *(b.table for b in spec.bridges)):
+        wh.execute(f"DELETE FROM {qualified(table)} WHERE _scope = ?", (scope,))
     if part is not None:
         _insert_file(wh, spec.target_table, part, scope, run_id)
+        _insert_bridges(wh, spec, part, scope, run_id)
+
+
+def bridge_batch(bridge: BridgeSpec, key: Sequence[str], batch: pa.RecordBatch) -> pa.Table:
+    """A batch of entities → their bridge rows: each "+"-joined value of `bridge.column` becomes a
+    row with the key, its ordinal, the matching item of each parallel column and the carried
+    columns. A null or empty cell gives no row; a parallel cell must have as many items (an empty
+    item, as in "phi_nong_nghiep+", is a null)."""
+    column = batch.column(bridge.column)
+    lists = pc.split_pattern(pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column), "+")
+    parents = pc.list_parent_indices(lists)
+    offsets = lists.offsets.to_numpy()
+    ordinal = np.arange(offsets[0], offsets[-1]) - offsets[parents.to_numpy()] + 1
+    out: dict[str, Any] = {k: pc.take(batch.column(k), parents) for k in key}
+    out["ordinal"] = pa.array(ordinal, pa.int64())
+    out[bridge.value] = pc.list_flatten(lists)
+    lengths = pc.fill_null(pc.list_value_length(lists), 0)
+    for source, name in bridge.parallel.items():
+        items = pc.split_pattern(batch.column(source), "+")
+        if not pc.all(pc.equal(pc.fill_null(pc.list_value_length(items), 0), lengths)).as_py():
+            raise ValueError(f"{source}: a cell does not have one '+' item per value of {bridge.column}")
+        flat = pc.list_flatten(items)
+        out[name] = pc.if_else(pc.equal(flat, ""), pa.scalar(None, flat.type), flat)  # an empty item is unknown
+    for name in (*bridge.carry, PERIOD):
+        out[name] = pc.take(batch.column(name), parents)
+    return pa.table(out)
+
+
+def _insert_bridges(wh: Warehouse, spec: DatasetSpec, part: Path, scope: str, run_id: str) -> None:
+    """The bridge rows of a published part, streamed batch by batch like the core rows."""
+    parquet = pq.ParquetFile(part)
+    for bridge, table in zip(spec.bridges, bridge_tables(spec), strict=True):
+        schema = pa.schema([pa.field(c.name, _ARROW_TYPES[c.type]) for c in table.columns])
+
+        def batches(bridge: BridgeSpec = bridge, schema: pa.Schema = schema) -> Any:
+            for batch in parquet.iter_batches(batch_size=100_000):
+                rows = _with_meta(bridge_batch(bridge, spec.output_key, batch), scope, run_id)
+                yield from rows.select(schema.names).cast(schema).to_batches()
+
+        wh.insert_arrow(bridge.table, pa.RecordBatchReader.from_batches(schema, batches()))
+
+
+_ARROW_TYPES = {"text": pa.string(), "bigint": pa.int64(), "double": pa.float64(), "date": pa.date32(), "boolean": pa.bool_()}
 
 
 _STAGE = "kds_stage"

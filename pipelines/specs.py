@@ -56,6 +56,9 @@ CADENCES = {"daily": "day", "monthly": "month", "annual": "year"}
 ON_ERROR = frozenset({"quarantine", "warn", "null"})
 # Conformed geography, added to every dataset that has a `place`: codes are text, null where not derivable.
 GEO_COLUMNS = ("commune_code_pre2025", "district_code_pre2025", "commune_code_2025")
+# Added when the place is a reporting area (`place.area`): which unit a row describes, as a code with its
+# system ("district_pre2025" / "commune_pre2025" / "commune_2025"), never null for a placed row: a natural key.
+AREA_COLUMNS = ("area_level", "area_code")
 
 
 class SpecError(ValueError):
@@ -97,16 +100,26 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class DerivedSpec:
-    """A column computed by the dataset's rules module (`pipelines/datasets/<dataset>.py`)."""
+    """A column computed by the dataset's rules module (`pipelines/datasets/<dataset>.py`).
+
+    With `completes`, it is a spec column of the same name and type whose final value the rules
+    module gives (e.g. a land-use code system left blank, inferred from the certificate date):
+    the column keeps its canonical name, the module's values replace the parsed ones.
+    """
 
     name: str
     type: str
     description: Text
+    completes: bool = False
 
 
 @dataclass(frozen=True)
 class PlaceSpec:
-    """Which columns locate a row; resolved to both code systems by the one resolver."""
+    """Which columns locate a row; resolved to both code systems by the one resolver.
+
+    `area` instead of `commune`/`code`: a reporting area that may be an old district or a commune
+    ("TP. Quy Nhơn", "Xã Nhơn Lý"); rows then also get `area_level` and `area_code` (AREA_COLUMNS).
+    """
 
     commune: str | None = None
     district: str | None = None
@@ -114,6 +127,26 @@ class PlaceSpec:
     code_system: str | None = None  # fixed code system of `code` if the layout says so
     date: str | None = None  # record date column; the period date otherwise
     required: bool = True  # an unresolved place quarantines the row (else: warning, codes null)
+    area: str | None = None  # a column naming an old district or a commune
+
+
+@dataclass(frozen=True)
+class BridgeSpec:
+    """A bridge table built from a multi-valued column ("ODT+CLN"): one row per entity per value.
+
+    The bridge holds the dataset's natural key, `ordinal` (position in the list, 1 = first), the
+    value as `value`, each `parallel` column split alongside (a "+"-joined column with one item
+    per value, e.g. the land-use group of each code), and the `carry` columns repeated. It is
+    replaced together with the core table, per period and scope, in the same transaction.
+    """
+
+    table: str  # core.<name>
+    column: str  # the multi-valued column ("+"-joined text)
+    value: str  # name of the value column in the bridge
+    parallel: dict[str, str]  # "+"-joined column → its name in the bridge
+    carry: tuple[str, ...]  # single-valued output columns repeated on each bridge row
+    grain: str
+    description: Text
 
 
 @dataclass(frozen=True)
@@ -137,6 +170,7 @@ class DatasetSpec:
     deadline_days: int  # a delivery is late after period end + this many days
     tags: tuple[str, ...]
     derived: tuple[DerivedSpec, ...] = ()
+    bridges: tuple[BridgeSpec, ...] = ()
 
     @property
     def output_key(self) -> tuple[str, ...]:
@@ -280,9 +314,12 @@ def load_spec(path: Path) -> DatasetSpec:
             code_system=p.get("code_system"),
             date=known(p["date"], "place.date") if p.get("date") else None,
             required=bool(p.get("required", True)),
+            area=known(p["area"], "place.area") if p.get("area") else None,
         )
-        if not (place.commune or place.code):
-            raise SpecError(f"{path.name}: key 'place' needs 'commune' or 'code'")
+        if place.area and (place.commune or place.code or place.district or place.code_system):
+            raise SpecError(f"{path.name}: key 'place.area' names the whole place; drop commune, district, code")
+        if not (place.commune or place.code or place.area):
+            raise SpecError(f"{path.name}: key 'place' needs 'commune', 'code' or 'area'")
 
     derived = []
     for i, d in enumerate(data.get("derived") or []):
@@ -290,18 +327,25 @@ def load_spec(path: Path) -> DatasetSpec:
         if not isinstance(d, dict):
             raise SpecError(f"{path.name}: key '{where}' must be a mapping")
         dname = _req(d, "name", f"{where}.", path, str)
-        if dname in names:
-            raise SpecError(f"{path.name}: key 'derived.{dname}' repeats a column name")
+        completes = bool(d.get("completes", False))
+        if completes:
+            target = next((c for c in columns if c.name == dname), None)
+            if target is None or target.pii != "none" or d.get("type") != target.type:
+                raise SpecError(f"{path.name}: key 'derived.{dname}.completes' needs a non-personal column of that name and type")
+        elif dname in names:
+            raise SpecError(f"{path.name}: key 'derived.{dname}' repeats a column name (set 'completes: true' to fill it by rule)")
         derived.append(
             DerivedSpec(
                 name=dname,
                 type=_choice(_req(d, "type", f"derived.{dname}.", path, str), COLUMN_TYPES, f"derived.{dname}.type", path),
                 description=_text(_req(d, "description", f"derived.{dname}.", path, (dict, str)), f"derived.{dname}.description", path),
+                completes=completes,
             )
         )
     derived_names = {d.name for d in derived}
+    conformed = set(GEO_COLUMNS) | (set(AREA_COLUMNS) if place is not None and place.area else set())
     natural_key = tuple(
-        k if k in derived_names or k in GEO_COLUMNS or k == "period" else known(k, "natural_key")
+        k if k in derived_names or k in conformed or k == "period" else known(k, "natural_key")
         for k in _req(data, "natural_key", "", path, list)
     )
     tracked = tuple(
@@ -316,6 +360,7 @@ def load_spec(path: Path) -> DatasetSpec:
     target = _req(load, "target", "load.", path, str)
     if not re.fullmatch(r"core\.[a-z][a-z0-9_]*", target):
         raise SpecError(f"{path.name}: key 'load.target' must be 'core.<table>', got {target!r}")
+    bridges = _bridges(load.get("bridges") or [], path, mode, target, columns, derived_names | conformed)
 
     return DatasetSpec(
         name=name,
@@ -337,7 +382,51 @@ def load_spec(path: Path) -> DatasetSpec:
         deadline_days=int(data.get("deadline_days", 3)),
         tags=tuple(data.get("tags", [])),
         derived=tuple(derived),
+        bridges=bridges,
     )
+
+
+def _bridges(
+    raw: Any, path: Path, mode: str, target: str, columns: tuple[ColumnSpec, ...], other: set[str]
+) -> tuple[BridgeSpec, ...]:
+    """`load.bridges`: each names a core table, a multi-valued column and what to carry along."""
+    if not isinstance(raw, list):
+        raise SpecError(f"{path.name}: key 'load.bridges' must be a list")
+    if raw and mode == "scd2":
+        raise SpecError(f"{path.name}: key 'load.bridges' needs load mode replace_period or snapshot (not scd2)")
+    outputs = {c.name: c.output_name for c in columns} | {name: name for name in other}
+    bridges = []
+    for i, b in enumerate(raw):
+        where = f"load.bridges[{i}]"
+        if not isinstance(b, dict):
+            raise SpecError(f"{path.name}: key '{where}' must be a mapping")
+        unknown = set(b) - {"table", "column", "value", "parallel", "carry", "grain", "description"}
+        if unknown:
+            raise SpecError(f"{path.name}: unknown key '{where}.{sorted(unknown)[0]}'")
+        table = _req(b, "table", f"{where}.", path, str)
+        if not re.fullmatch(r"core\.[a-z][a-z0-9_]*", table) or table == target:
+            raise SpecError(f"{path.name}: key '{where}.table' must be another 'core.<table>', got {table!r}")
+
+        def output(name: Any, key: str, where: str = where) -> str:
+            if outputs.get(name) is None:
+                raise SpecError(f"{path.name}: key '{where}.{key}' names {name!r}, which is not an output column")
+            return str(outputs[name])
+
+        parallel = b.get("parallel") or {}
+        if not isinstance(parallel, dict):
+            raise SpecError(f"{path.name}: key '{where}.parallel' must map columns to bridge column names")
+        bridges.append(
+            BridgeSpec(
+                table=table,
+                column=output(_req(b, "column", f"{where}.", path, str), "column"),
+                value=_req(b, "value", f"{where}.", path, str),
+                parallel={output(k, "parallel"): str(v) for k, v in parallel.items()},
+                carry=tuple(output(c, "carry") for c in b.get("carry") or []),
+                grain=_req(b, "grain", f"{where}.", path, str),
+                description=_text(_req(b, "description", f"{where}.", path, (dict, str)), f"{where}.description", path),
+            )
+        )
+    return tuple(bridges)
 
 
 @cache

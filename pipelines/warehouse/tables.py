@@ -105,6 +105,11 @@ _META_COMMENTS = {
     "commune_code_pre2025": "Mã xã/phường/thị trấn trước 01/7/2025 (GSO) / Commune code before 2025-07-01 (GSO)",
     "district_code_pre2025": "Mã huyện trước 01/7/2025 / District code before 2025-07-01",
     "commune_code_2025": "Mã xã/phường từ 01/7/2025 / Commune code from 2025-07-01",
+    "area_level": "Cấp địa bàn báo cáo kèm hệ mã: district_pre2025 (huyện cũ, không có mã xã), commune_pre2025, "
+    "commune_2025 / Level of the reporting area with its code system: district_pre2025 (an old district, "
+    "no commune code: add up by district or province, never spread over communes), commune_pre2025, commune_2025",
+    "area_code": "Mã địa bàn báo cáo trong hệ mã của area_level / Code of the reporting area in the system of area_level",
+    "ordinal": "Thứ tự của giá trị trong ô nhiều giá trị (1 = đầu tiên) / Position of the value in the multi-valued cell (1 = first)",
     "_scope": "Phạm vi tệp trong kỳ (all hoặc mã xã) / What the file covers within its period (all, or a commune code)",
     "_run_id": "Mã lần chạy đã nạp dòng này / Run that loaded this row",
     "valid_from": "Hiệu lực từ (ngày ảnh chụp) / Version valid from (snapshot date)",
@@ -123,7 +128,8 @@ def core_table(spec: DatasetSpec) -> Table:
             if col.type == "vsic":
                 descriptions[f"{col.name}_section"] = "Ngành cấp 1 (VSIC 2018) / VSIC 2018 section"
     for d in spec.derived:
-        descriptions[d.name] = f"{d.description.vi} / {d.description.en}"
+        if not d.completes:
+            descriptions[d.name] = f"{d.description.vi} / {d.description.en}"
     columns = [
         Column(f.name, arrow_to_logical(f.type), descriptions.get(f.name) or _META_COMMENTS.get(f.name, ""))
         for f in schema
@@ -136,6 +142,25 @@ def core_table(spec: DatasetSpec) -> Table:
     _, _, name = spec.target_table.partition(".")
     comment = f"{spec.title.vi} / {spec.title.en}. {spec.grain} Nguồn / source: {spec.department}."
     return Table("core", name, tuple(columns), comment)
+
+
+def bridge_tables(spec: DatasetSpec) -> list[Table]:
+    """The bridge tables of a dataset (`load.bridges`): the natural key, `ordinal`, the value, the
+    parallel values and carried columns, then period and bookkeeping; one row per entity per value."""
+    core = {c.name: c for c in core_table(spec).columns}
+    tables = []
+    for bridge in spec.bridges:
+        columns = [core[k] for k in spec.output_key]
+        columns.append(Column("ordinal", "bigint", _META_COMMENTS["ordinal"]))
+        columns.append(Column(bridge.value, "text", f"Một giá trị của {bridge.column} / One value of {bridge.column}"))
+        for source, name in bridge.parallel.items():
+            columns.append(Column(name, "text", f"{core[source].comment} (mục tương ứng / the matching item)"))
+        columns += [core[c] for c in bridge.carry]
+        columns += [core[PERIOD], core["_scope"], core["_run_id"]]
+        _, _, name = bridge.table.partition(".")
+        comment = f"{bridge.description.vi} / {bridge.description.en}. {bridge.grain} Nguồn / source: {spec.department}."
+        tables.append(Table("core", name, tuple(columns), comment))
+    return tables
 
 
 def make_table(schema: str, name: str, comment: str, *columns: tuple[str, str, str]) -> Table:
