@@ -110,10 +110,10 @@ class Stage:
                 FROM {good} WHERE {" OR ".join(f"{k} IS NULL" for k in key)}
                 """
             )
-            loaded = con.execute("SELECT count(*) FROM settled WHERE _problem IS NULL AND _copy = 1").fetchone()
-            dups = con.execute("SELECT count(*) FROM settled WHERE _problem IS NULL AND _copy > 1").fetchone()
-            assert loaded is not None and dups is not None
-            rows_loaded, rows_duplicate = int(loaded[0]), int(dups[0])
+            # fetchall(), not fetchone(): DuckDB 2 refuses new work while a result is unfinished.
+            [(loaded,)] = con.execute("SELECT count(*) FROM settled WHERE _problem IS NULL AND _copy = 1").fetchall()
+            [(dups,)] = con.execute("SELECT count(*) FROM settled WHERE _problem IS NULL AND _copy > 1").fetchall()
+            rows_loaded, rows_duplicate = int(loaded), int(dups)
             part = None
             if rows_loaded:
                 part = self.folder / "part.parquet"
