@@ -3,6 +3,7 @@
     kds generate <dataset>|all [--rows N] [--seed S] [--out DIR]
     kds run <dataset>|all [--period P] [--force] [--json]
     kds status
+    kds warehouse roles
     kds key
 
 Exit code 0 only when every file of every run succeeded.
@@ -169,6 +170,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_warehouse(args: argparse.Namespace) -> int:
+    from pipelines.settings import load_settings
+
+    settings = load_settings()
+    if not settings.warehouse_url.startswith("postgresql"):
+        print("kds: roles apply to a PostgreSQL warehouse (KDS_WAREHOUSE_URL=postgresql+psycopg://…); "
+              "the embedded DuckDB file has no roles", file=sys.stderr)  # fmt: skip
+        return 2
+    from pipelines.warehouse.roles import main_roles
+
+    print(main_roles(settings.warehouse_url))
+    return 0
+
+
 def cmd_key(args: argparse.Namespace) -> int:
     print(secrets.token_hex(32))
     return 0
@@ -196,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="last runs, freshness and quality per dataset")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("warehouse", help="warehouse administration")
+    p.add_argument("action", choices=["roles"], help="roles: create/refresh the owner, loader, bi_reader, steward roles")
+    p.set_defaults(func=cmd_warehouse)
 
     p = sub.add_parser("key", help="print a new random pseudonymisation key (for KDS_PSEUDONYM_KEY)")
     p.set_defaults(func=cmd_key)
