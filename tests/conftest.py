@@ -35,15 +35,37 @@ def service_missing(what: str) -> None:
     pytest.skip(f"{what} not available (set it up to run this test; CI requires it)")
 
 
-@pytest.fixture
-def kds_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh KDS_HOME with the embedded DuckDB warehouse and a fixed pseudonym key."""
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def kds_home(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh KDS_HOME and warehouse with a fixed pseudonym key, once per warehouse backend.
+
+    Every test that uses it runs on the embedded DuckDB and on PostgreSQL (a throw-away database
+    on the server of KDS_TEST_POSTGRES_URL; skipped locally without it, failing in CI).
+    """
     home = tmp_path / "kds"
     monkeypatch.setenv("KDS_HOME", str(home))
     monkeypatch.setenv("KDS_PSEUDONYM_KEY", TEST_KEY)
     monkeypatch.delenv("KDS_WAREHOUSE_URL", raising=False)
     monkeypatch.delenv("KDS_ENV", raising=False)
-    yield home
+    if request.param == "duckdb":
+        yield home
+        return
+    from tests.pg import fresh_database, server_url
+
+    with fresh_database(server_url()) as url:
+        monkeypatch.setenv("KDS_WAREHOUSE_URL", url.replace("postgresql://", "postgresql+psycopg://", 1))
+        yield home
+
+
+def reset_warehouse() -> None:
+    """Drop every schema of the current warehouse (as if it were new), on either backend."""
+    from pipelines.settings import load_settings
+    from pipelines.warehouse import connect
+    from pipelines.warehouse.tables import SCHEMAS, quote
+
+    with connect(load_settings().warehouse_url) as wh, wh.transaction():
+        for schema in SCHEMAS:
+            wh.execute(f"DROP SCHEMA IF EXISTS {quote(schema)} CASCADE")
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from pipelines.run import run_dataset
 from pipelines.settings import load_settings
 from pipelines.specs import get_spec
 from pipelines.warehouse import connect
+from tests.conftest import reset_warehouse
 from tests.fixtures.enterprise_files import (
     CANARY_ID,
     FIRST_DATA_ROW_XLSX,
@@ -185,7 +186,7 @@ def test_scd2_versions_in_order_and_out_of_order_agree(kds_home: Path) -> None:
 
     # A late-arriving earlier snapshot gives the same history as in order.
     shutil.rmtree(kds_home / "lake")
-    (kds_home / "warehouse.duckdb").unlink()
+    reset_warehouse()
     (folder / "doanh_nghiep_20250331.xlsx").rename(kds_home / "march.xlsx")
     assert [r.status for r in run_dataset("enterprises")] == ["loaded"]
     (kds_home / "march.xlsx").rename(folder / "doanh_nghiep_20250331.xlsx")

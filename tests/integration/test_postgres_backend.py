@@ -7,12 +7,10 @@ Every test gets its own database `kds_<uuid>` on the server of KDS_TEST_POSTGRES
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,59 +20,19 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from psycopg import sql
 
 from pipelines import load
 from pipelines.conform import output_schema
 from pipelines.specs import get_spec
 from pipelines.warehouse import Warehouse, WarehouseError, connect
-from pipelines.warehouse.postgres import COPY_BATCH_ROWS, PostgresWarehouse, libpq_url, lock_key, mask_url, to_psycopg
+from pipelines.warehouse.postgres import COPY_BATCH_ROWS, PostgresWarehouse, lock_key, mask_url, to_psycopg
 from pipelines.warehouse.tables import QUARANTINE, Column, Table, core_table
-from tests.conftest import service_missing
+from tests.pg import admin, fresh_database, server_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 SPEC = get_spec("enterprises")
 INJECTION = "'); DROP TABLE x; --"
-
-
-# --- fresh databases (shared with test_postgres_roles.py) ------------------------------------------
-
-
-def server_url() -> str:
-    """KDS_TEST_POSTGRES_URL if its server answers; otherwise skip (locally) or fail (CI)."""
-    url = os.environ.get("KDS_TEST_POSTGRES_URL")
-    if not url:
-        service_missing("PostgreSQL (KDS_TEST_POSTGRES_URL)")
-    assert url is not None
-    try:
-        psycopg.connect(libpq_url(url), connect_timeout=5).close()
-    except psycopg.Error:
-        service_missing("PostgreSQL (KDS_TEST_POSTGRES_URL)")
-    return url
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def admin(url: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(libpq_url(url), autocommit=True)
-
-
-@contextmanager
-def fresh_database(url: str) -> Iterator[str]:
-    """CREATE DATABASE kds_<uuid> on the server of `url`; yields its URL; drops it (and its sessions) after."""
-    name = f"kds_{uuid.uuid4().hex}"
-    with admin(url) as con:
-        con.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(url, name)
-    finally:
-        with admin(url) as con:
-            con.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            con.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ from pipelines.warehouse import WarehouseError, connect
 from pipelines.warehouse.postgres import PostgresWarehouse
 from pipelines.warehouse.roles import ensure_roles, main_roles
 from pipelines.warehouse.tables import Column, Table
-from tests.integration.test_postgres_backend import admin, fresh_database, run_loads, server_url
+from tests.integration.test_postgres_backend import run_loads
+from tests.pg import admin, fresh_database, server_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
