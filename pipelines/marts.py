@@ -15,6 +15,7 @@ from `core` and `ref` only, with SQL that runs on DuckDB and PostgreSQL alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from pipelines.warehouse import Warehouse
 from pipelines.warehouse.tables import literal, qualified, quote
@@ -131,8 +132,13 @@ def _comments(mart: Mart, geography: str) -> dict[str, str]:
     return comments
 
 
-def build_marts(wh: Warehouse, marts: tuple[Mart, ...] | None = None) -> dict[str, int]:
-    """Rebuild every mart whose sources exist, in one transaction; returns rows per mart table."""
+def build_marts(
+    wh: Warehouse, marts: tuple[Mart, ...] | None = None, *, reference_date: date | None = None
+) -> dict[str, int]:
+    """Rebuild every mart whose sources exist, in one transaction; returns rows per mart table.
+
+    A full build (`marts` None) also rebuilds `mart.data_delivery_scoreboard` from the audit, as of
+    `reference_date` (default: the latest audit event; the DAG and the CLI pass today)."""
     counts: dict[str, int] = {}
     with wh.transaction():
         wh.execute(f"CREATE SCHEMA IF NOT EXISTS {quote('mart')}")
@@ -148,6 +154,10 @@ def build_marts(wh: Warehouse, marts: tuple[Mart, ...] | None = None) -> dict[st
                     if _has_column(wh, table, column):
                         wh.execute(f"COMMENT ON COLUMN {qualified(table)}.{quote(column)} IS {literal(comment)}")
                 counts[table] = wh.count(table)
+        if marts is None:
+            from pipelines.scoreboard import build_scoreboard
+
+            counts.update(build_scoreboard(wh, reference_date))
     return counts
 
 
