@@ -16,7 +16,7 @@ VENV := $(CURDIR)/.venv
 KDS := $(VENV)/bin/kds
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-unit lint airflow bench clean
+.PHONY: help install run test test-unit lint airflow bench clean browser
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,7 +38,18 @@ run: install ## Generate sample exports if the landing zone is empty, ingest eve
 	fi
 	$(KDS) run all
 
-test: install ## Run the whole test suite (unit, dags, integration, reliability)
+# The Airflow UI test drives Debian's Chromium through Debian's chromedriver (never a downloaded browser).
+browser: ## Install Debian chromium + chromium-driver for the UI test when missing (as root; else says how)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian chromium and chromium-driver (browser test of the Airflow UI)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+		echo "NOTE: /usr/bin/chromium or /usr/bin/chromedriver is missing and this is not root with apt-get:"; \
+		echo "      run 'sudo apt-get install chromium chromium-driver' (the UI test skips without them; in CI it fails)"; \
+	fi
+
+test: install browser ## Run the whole test suite (unit, dags, integration, reliability)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-unit: install ## Only the fast unit tier

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -128,6 +127,17 @@ class AirflowStack:
                 f"airflow {' '.join(args[:2])} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
             )
         return done.stdout
+
+    def finish(self, name: str, timeout: float = 300) -> None:
+        """Wait for a one-shot command started with `start()`; its output on failure."""
+        proc = self.procs.pop(name)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.procs[name] = proc  # stop() kills it
+            raise RuntimeError(f"airflow {name} still running after {timeout:.0f}s:\n{self.tail(name)}") from None
+        if code:
+            raise RuntimeError(f"airflow {name} failed ({code}):\n{self.tail(name)}")
 
     def start(self, name: str, *args: str) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -313,12 +323,13 @@ def airflow_stack(
         cleanup.callback(stack.stop)
 
         stack.cli("db", "migrate", timeout=600)
-        stack.cli(
-            "users", "create", "--username", ADMIN_USER, "--password", stack.admin_password, "--role", "Admin",
-            "--firstname", "KDS", "--lastname", "Admin", "--email", "kds-admin@example.invalid",
+        # The admin user and the pool are created while the services start (each `airflow` command spends
+        # seconds importing Airflow); nothing is triggered before both are done.
+        stack.start(
+            "users-create", "users", "create", "--username", ADMIN_USER, "--password", stack.admin_password,
+            "--role", "Admin", "--firstname", "KDS", "--lastname", "Admin", "--email", "kds-admin@example.invalid",
         )  # fmt: skip
-        stack.cli("pools", "set", "kds_warehouse", str(pool_slots), "warehouse writers")
-
+        stack.start("pools-set", "pools", "set", "kds_warehouse", str(pool_slots), "warehouse writers")
         stack.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1")
         stack.start("dag-processor", "dag-processor")
         stack.start("scheduler", "scheduler")
@@ -328,10 +339,7 @@ def airflow_stack(
                 "--concurrency", "2", "--celery-hostname", f"kds-test-{os.getpid()}@%h", "--without-gossip",
                 "--without-mingle",
             )  # fmt: skip
+        stack.finish("users-create")
+        stack.finish("pools-set")
         stack.wait_until_serving()
         yield stack
-
-
-def chromium_paths() -> tuple[str, str] | None:
-    chromium, driver = shutil.which("chromium") or "/usr/bin/chromium", "/usr/bin/chromedriver"
-    return (chromium, driver) if Path(chromium).exists() and Path(driver).exists() else None
