@@ -17,12 +17,14 @@ from __future__ import annotations
 import bisect
 import csv
 import dataclasses
+import heapq
 import io
 import json
 import random
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -907,3 +909,357 @@ def check_fmt(fmt: str) -> str:
     if fmt not in ("xlsx", "csv"):
         raise ValueError(f"fmt must be 'xlsx' or 'csv', got {fmt!r}")
     return fmt
+
+
+# --------------------------------------------------------------------------------------------
+# Register exports: the parts every dataset's file shares (periods, places, IDs, headers, the
+# table itself). The enterprise generator predates them and keeps its own copies.
+
+
+def period_of(period: str | date | None, default: date, cadence: str) -> date:
+    """The period a generator writes: None → its fixed default; a date, "YYYY-MM-DD" or "YYYYMMDD";
+    for monthly data also "YYYY-MM" / "YYYYMM", for annual data also "YYYY". Monthly and annual
+    periods are returned as the first day of the month / year, like the engine's period dates."""
+    if period is None:
+        when = default
+    elif isinstance(period, date):
+        when = period
+    else:
+        text = period.strip()
+        # (shape first: strptime alone reads "202412" as %Y%m%d 2024-01-02)
+        forms = {r"\d{4}-\d{2}-\d{2}": "%Y-%m-%d", r"\d{8}": "%Y%m%d"}
+        forms |= {"monthly": {r"\d{4}-\d{2}": "%Y-%m", r"\d{6}": "%Y%m"}, "annual": {r"\d{4}": "%Y"}}.get(cadence, {})
+        fmt = next((f for shape, f in forms.items() if re.fullmatch(shape, text)), None)
+        try:
+            when = datetime.strptime(text, fmt or "").date()
+        except ValueError:
+            shapes = ", ".join(f.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD") for f in forms.values())
+            raise ValueError(f"period must be {shapes}, got {period!r}") from None
+    if cadence == "monthly":
+        return when.replace(day=1)
+    if cadence == "annual":
+        return date(when.year, 1, 1)
+    return when
+
+
+def communes_at(period: date, weight: Callable[[Commune], float]) -> Weighted[Commune]:
+    """Old communes in use at `period`, drawn with `weight` (0 leaves a commune out): Bình Định's
+    before the 2025 reorganisation; after it, every old commune of the new Gia Lai with a
+    documented 2025 target (Canh Hiệp has none, so nobody can be placed there)."""
+    post = period >= REORGANISATION_DATE
+    return Weighted(
+        (c, weight(c))
+        for c in old_communes()
+        if (post and c.new_unit is not None) or (not post and c.province_code == "52")
+    )
+
+
+def unit_at(commune: Commune, period: date) -> Unit:
+    """The commune a file of `period` names: the old one before 2025-07-01, its 2025 target after."""
+    if period >= REORGANISATION_DATE and commune.new_unit is not None:
+        return commune.new_unit
+    return commune.unit
+
+
+def is_urban(unit: Unit) -> bool:
+    """Phường and thị trấn are urban (thành thị); xã are rural (nông thôn)."""
+    return unit.unit_type in ("phuong", "thi_tran")
+
+
+class UniqueNumbers:
+    """Distinct numbers of `digits` digits per bucket, in a seeded scattered order, O(1) memory.
+
+    A keyed 4-round Feistel permutation of each bucket's counter (cycle-walking past values out of
+    range), like `TaxCodeAllocator`: for the random serial of a CCCD (`PPP G YY` is the bucket) or
+    of a CMND, so that two people never share an ID by accident (with 848,500 random serials the
+    birthday paradox alone would give thousands of shared IDs).
+    """
+
+    def __init__(self, rng: Rng, digits: int) -> None:
+        self.limit = 10**digits
+        self._half = 1
+        while self._half * self._half < self.limit:
+            self._half *= 2
+        self._keys = [(rng.randrange(1, 1 << 32) | 1, rng.randrange(1 << 32)) for _ in range(4)]
+        self._counters: dict[str, int] = {}
+
+    def _round(self, value: int, key: tuple[int, int]) -> int:
+        h = (value * key[0] + key[1]) & 0xFFFFFFFF
+        h ^= h >> 15
+        h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
+        h ^= h >> 12
+        return h % self._half
+
+    def _permute(self, x: int) -> int:
+        left, right = divmod(x, self._half)
+        for key in self._keys:
+            left, right = right, left ^ self._round(right, key)
+        return left * self._half + right
+
+    def next(self, bucket: str = "") -> int:
+        counter = self._counters.get(bucket, 0)
+        size = self._half * self._half
+        start = zlib.crc32(bucket.encode()) % size  # each bucket starts elsewhere on the permutation
+        while counter < size:
+            x = self._permute((start + counter) % size)
+            counter += 1
+            if x < self.limit:
+                self._counters[bucket] = counter
+                return x
+        raise RuntimeError(f"no number of {len(str(self.limit)) - 1} digits left in bucket {bucket!r}")
+
+
+class PersonIds:
+    """Unique CCCDs (`PPP G YY RRRRRR`, DOMAIN §2) and, for the same people, unique old CMNDs."""
+
+    def __init__(self, rng: Rng) -> None:
+        self._serials = UniqueNumbers(rng, 6)
+        self._old = UniqueNumbers(rng, 7)
+
+    def cccd(self, birth_year: int, sex: str, province: str = "052") -> str:
+        century = (birth_year // 100) - 19
+        head = f"{province}{2 * century + (1 if sex == 'F' else 0)}{birth_year % 100:02d}"
+        return f"{head}{self._serials.next(head):06d}"
+
+    def cmnd(self, province: str = "052") -> str:
+        prefix = CMND_PREFIXES.get(province, "21")
+        return f"{prefix}{self._old.next(prefix):07d}"
+
+
+def person_id_cell(
+    rng: Rng,
+    number: str,
+    *,
+    xlsx: bool,
+    lost_zero: float,
+    old_cmnd: float,
+    spaced: float,
+    cmnd_number: str | None = None,
+) -> tuple[Cell, str | None]:
+    """A 12-digit CCCD as a register clerk leaves it, and the defect it carries (None if clean):
+    "lost_zero" (stored as a number of 11 digits; a number cell in xlsx), "cmnd" (the person's old
+    9-digit CMND instead: `cmnd_number`, or a random one) or "spaces" ("052 085 001234"). One
+    random draw decides which."""
+    r = rng.random()
+    if r < lost_zero:
+        return (int(number) if xlsx else str(int(number))), "lost_zero"
+    if r < lost_zero + old_cmnd:
+        return cmnd_number or cmnd(rng, number[:3]), "cmnd"
+    if r < lost_zero + old_cmnd + spaced:
+        return format_id_spaced(number, rng), "spaces"
+    return number, None
+
+
+def choose_headers(
+    rng: Rng,
+    spec_headers: Callable[[str], Sequence[str]],
+    columns: Sequence[str],
+    *,
+    xlsx: bool,
+    aliases: bool,
+    upper: bool,
+    alias_share: float = 0.4,
+) -> list[str]:
+    """The header text of each column: the first accepted header, or (in a file that uses
+    `aliases`) another accepted one for `alias_share` of the columns, sometimes with a line break
+    typed in the cell (xlsx); all in upper case when `upper`. `spec_headers(column)` lists the
+    accepted headers of a column (first = the layout's own)."""
+    headers = []
+    for col in columns:
+        options = list(spec_headers(col))
+        header = options[0]
+        if aliases and len(options) > 1 and rng.chance(alias_share):
+            header = rng.pick(options[1:])
+            if xlsx and len(header) > 14 and rng.chance(0.5):
+                words = header.split(" ")
+                cut = max(1, len(words) // 2)
+                header = " ".join(words[:cut]) + "\n" + " ".join(words[cut:])
+        headers.append(header.upper() if upper else header)
+    return headers
+
+
+def signature_footer(rng: Rng, width: int, total_line: str, place: str, signed: date) -> list[list[Cell]]:
+    """The block under a table: a blank row, the total line, the place and date, the two
+    signatories ("Người lập biểu", "Thủ trưởng đơn vị") with their names."""
+    right = max(width - 3, 1)
+
+    def at(*cells: tuple[int, str]) -> list[Cell]:
+        row: list[Cell] = [None] * width
+        for col, text in cells:
+            row[min(col, width - 1)] = text
+        return row
+
+    return [
+        [],
+        [total_line],
+        [],
+        at((right, f"{place}, {vietnamese_long_date(signed)}")),
+        at((1, "Người lập biểu"), (right, "Thủ trưởng đơn vị")),
+        at((1, "(Ký, ghi rõ họ tên)"), (right, "(Ký tên, đóng dấu)")),
+        [],
+        [],
+        at((1, person_name(rng, "F")), (right, person_name(rng, "M"))),
+    ]
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """How one file's table looks, decided once per file."""
+
+    fmt: str  # xlsx | csv
+    columns: tuple[str, ...]  # canonical names (or extra-column keys) in file order
+    headers: tuple[str, ...]  # the header text of each column
+    title_lines: tuple[TitleLine, ...] = ()
+    header_groups: tuple[tuple[str, int, int], ...] = ()  # xlsx two-row header: (title, first col, last col), 1-based
+    numbering: bool = False  # a "(1) (2) …" row under the header
+    dialect: CsvDialect | None = None  # csv only
+    sheet_title: str = "Sheet1"  # xlsx only
+
+    @property
+    def width(self) -> int:
+        return len(self.columns)
+
+
+class TableFile:
+    """One export written top to bottom: title rows, the header (one row, or two with merged
+    group cells), an optional numbering row, the data rows, a footer.
+
+    `add(cells, copy_after=k)` also writes a verbatim copy of the row k data rows later (an exact
+    duplicate, as when a clerk pastes a block twice). Row numbers are the ones Excel shows (1-based,
+    title rows counted). `close(footer)` flushes pending copies, writes the footer and fills
+    `stats.data_rows`, `stats.exact_duplicates` and the row numbers in `stats.layout`.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        layout: TableLayout,
+        stats: GenerationStats,
+        progress: Callable[[int], None] | None = None,
+        progress_every: int | None = None,
+    ) -> None:
+        self.layout = layout
+        self.stats = stats
+        self.progress = progress
+        self.every = progress_every or PROGRESS_EVERY
+        self.written = 0
+        self._added = 0
+        self._pending: list[tuple[int, int, list[Cell | Styled]]] = []
+        self._writer: XlsxTableWriter | CsvTableWriter
+        if layout.fmt == "xlsx":
+            self._writer = XlsxTableWriter(path, layout.sheet_title, layout.width)
+        else:
+            if layout.dialect is None:
+                raise ValueError("a CSV table needs a dialect")
+            self._writer = CsvTableWriter(path, layout.dialect, layout.width)
+        try:
+            self.first_data_row = self._write_head()
+        except BaseException:
+            self._writer.close()
+            raise
+
+    @property
+    def next_row(self) -> int:
+        """The row number (as Excel shows it) of the next data row written."""
+        return self.first_data_row + self.written
+
+    def _write_head(self) -> int:
+        layout, writer, width = self.layout, self._writer, self.layout.width
+        csv_file = layout.fmt == "csv"
+        row_no = 0
+        for line in layout.title_lines:
+            row_no += 1
+            if line.right:
+                half = max(width // 2, 1)
+                cells: list[Cell] = [None] * width
+                cells[0] = line.text
+                cells[min(half, width - 1)] = line.right
+                writer.append(cells, bold=True)
+                writer.merge(row_no, 1, row_no, max(half, 1))
+                writer.merge(row_no, min(half, width - 1) + 1, row_no, width)
+            elif line.text:
+                writer.append([line.text], pad=csv_file, bold=True)
+                writer.merge(row_no, 1, row_no, width)
+            else:
+                writer.append([], pad=csv_file)
+        header_row = row_no + 1
+        groups = layout.header_groups if layout.fmt == "xlsx" else ()
+        if groups:
+            grouped = {c: title for title, a, b in groups for c in range(a, b + 1)}
+            first_of = {title: a for title, a, _ in groups}
+            top: list[Cell] = []
+            bottom: list[Cell] = []
+            for i, header in enumerate(layout.headers, start=1):
+                if i in grouped:
+                    top.append(grouped[i] if i == first_of[grouped[i]] else None)
+                    bottom.append(header)
+                else:
+                    top.append(header)
+                    bottom.append(None)
+            writer.append(top, bold=True)
+            writer.append(bottom, bold=True)
+            for i in range(1, width + 1):
+                if i not in grouped:
+                    writer.merge(header_row, i, header_row + 1, i)
+            for _title, a, b in groups:
+                if b > a:
+                    writer.merge(header_row, a, header_row, b)
+            row_no += 2
+        else:
+            writer.append(list(layout.headers), bold=True)
+            row_no += 1
+        if layout.numbering:
+            writer.append(numbering_row(width))
+            row_no += 1
+        self.stats.layout.update(
+            {
+                "columns": list(layout.columns),
+                "headers": list(layout.headers),
+                "title_rows": len(layout.title_lines),
+                "header_row": header_row,
+                "header_rows": 2 if groups else 1,
+                "two_row_header": bool(groups),
+                "numbering_row": layout.numbering,
+                "first_data_row": row_no + 1,
+            }
+        )
+        if layout.dialect is not None:
+            self.stats.layout.update(layout.dialect.describe())
+        else:
+            self.stats.layout["sheet"] = layout.sheet_title
+        return row_no + 1
+
+    def _emit(self, cells: Sequence[Cell | Styled]) -> None:
+        self._writer.append(cells)
+        self.written += 1
+        if self.progress is not None and self.written % self.every == 0:
+            self.progress(self.written)
+
+    def add(self, cells: list[Cell | Styled], copy_after: int | None = None) -> None:
+        """Write one data row; with `copy_after`, its exact duplicate follows that many rows later."""
+        self._emit(cells)
+        if copy_after is not None:
+            heapq.heappush(self._pending, (self._added + copy_after, self._added, cells))
+        while self._pending and self._pending[0][0] <= self._added:
+            self._emit(heapq.heappop(self._pending)[2])
+            self.stats.exact_duplicates += 1
+        self._added += 1
+
+    def close(self, footer: Sequence[Sequence[Cell]] = ()) -> None:
+        try:
+            while self._pending:
+                self._emit(heapq.heappop(self._pending)[2])
+                self.stats.exact_duplicates += 1
+            for row in footer:
+                self._writer.append(list(row), pad=self.layout.fmt == "csv" and bool(row))
+        finally:
+            self._writer.close()
+        self.stats.data_rows = self.written
+        self.stats.layout["last_data_row"] = self.first_data_row + self.written - 1
+        self.stats.layout["footer_rows"] = len(footer)
+        if self.progress is not None and self.written % self.every:
+            self.progress(self.written)
+
+    def abort(self) -> None:
+        """Close the file after an error (the caller removes or ignores the partial file)."""
+        self._writer.close()
