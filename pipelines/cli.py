@@ -2,7 +2,8 @@
 
     kds generate <dataset>|all [--rows N] [--seed S] [--out DIR]
     kds run <dataset>|all [--period P] [--force] [--json]
-    kds status
+    kds status [--as-of DATE] [--history]
+    kds quarantine list|show|export <dataset> [--period P] [--out DIR] [--full]
     kds warehouse roles
     kds key
 
@@ -18,6 +19,7 @@ import os
 import secrets
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -121,6 +123,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         _print_summary(results, time.monotonic() - t0)
+        from pipelines.quality import docs_url
+        from pipelines.report import overview_path
+        from pipelines.settings import load_settings
+
+        settings = load_settings()
+        if overview_path(settings).exists():
+            print(f"\nReports: {docs_url(settings, overview_path(settings))} (runs, checks, Data Docs)")
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -151,12 +160,22 @@ def _print_summary(results: list[Any], seconds: float) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from pipelines.quality import docs_url, site_dir
+    from pipelines.report import overview_path
+    from pipelines.scoreboard import local_today
     from pipelines.settings import load_settings
-    from pipelines.status import dataset_status
+    from pipelines.status import dataset_status, delivery_scoreboard
 
     settings = load_settings()
-    rows = dataset_status(settings)
+    reference = date.fromisoformat(args.as_of) if args.as_of else local_today()
+    rows = dataset_status(settings, reference)
+    lines, chains = delivery_scoreboard(settings, reference)
     if args.json:
+        by_name = {line.dataset: line for line in lines}
+        for r in rows:
+            r["scoreboard"] = asdict(by_name[r["dataset"]]) if r["dataset"] in by_name else None
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
@@ -167,6 +186,92 @@ def cmd_status(args: argparse.Namespace) -> int:
                       f"{r['rows_loaded'] or 0:,}", f"{r['share_quarantined']:.1%}" if r["share_quarantined"] is not None else "-",
                       r["freshness"], str(r["last_run_at"] or "-")])  # fmt: skip
     _table(table, sys.stdout)
+    print(f"\nDelivery scoreboard as of {reference} (expected periods from the spec's cadence and deadline; "
+          "score 0-100 = share loaded - 10 per blocked/rejected file; see pipelines/scoreboard.py):\n")  # fmt: skip
+    board = [["department", "dataset", "cadence", "last delivery", "on time", "late", "missing", "quarantined",
+              "blocking", "score", "trend"]]  # fmt: skip
+    for line in lines:
+        last = f"{line.last_period or '-'} {line.last_status}" if line.last_status else "never delivered"
+        board.append([line.department[:40], line.dataset, line.cadence, last, str(line.on_time), str(line.late),
+                      str(line.missing) + (f" (latest {line.latest_missing})" if line.latest_missing else ""),
+                      f"{line.share_quarantined:.1%}" if line.share_quarantined is not None else "-",
+                      str(line.blocking_failures),
+                      f"{line.quality_score:.0f}" if line.quality_score is not None else "-",
+                      f"{line.quality_trend:+.1f}" if line.quality_trend is not None else "-"])  # fmt: skip
+    _table(board, sys.stdout)
+    if args.history:
+        print("\nDeliveries per period (audit chain: file -> replaced by -> ...):")
+        for chain in chains:
+            scope = f" [{chain.scope}]" if chain.scope != "all" else ""
+            print(f"  {chain.dataset} {chain.period or '(no period)'}{scope}: {chain.text()}")
+    overview = overview_path(settings)
+    where = docs_url(settings, overview) if overview.exists() else f"{overview} (written by the next run)"
+    print(f"\nOverview report: {where}")
+    if (site_dir(settings) / "index.html").exists():
+        print(f"Data Docs: {docs_url(settings, site_dir(settings) / 'index.html')}")
+    return 0
+
+
+def _period_arg(dataset: str, text: str | None) -> date | None:
+    """`2025-03-31`, `2025-03`, `2025` or digits → the period's date in the dataset's granularity."""
+    if not text:
+        return None
+    from pipelines.extract import parse_period
+    from pipelines.specs import get_spec
+
+    try:
+        return parse_period(text.replace("-", ""), get_spec(dataset).granularity)
+    except ValueError as exc:
+        raise SpecError(f"--period {text}: {exc}") from exc
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from pipelines import quarantine
+    from pipelines.settings import load_settings
+    from pipelines.specs import get_spec
+    from pipelines.warehouse import connect
+
+    _datasets(args.dataset)
+    spec = get_spec(args.dataset)
+    settings = load_settings()
+    period = _period_arg(args.dataset, args.period)
+    with connect(settings.warehouse_url, read_only=True) as wh:
+        if args.action == "list":
+            files = quarantine.by_file(wh, args.dataset, period)
+            print(f"restricted.quarantine - {args.dataset} (personal data: data stewards only)\n")
+            if files:
+                _table(quarantine.describe(files), sys.stdout)
+            else:
+                print("No quarantined rows" + (f" for {period}" if period else "") + ".")
+            found = [c for c in quarantine.chains(wh, args.dataset) if period is None or c.period == period]
+            if found:
+                print("\nDeliveries per period (audit chain: file -> replaced by -> ...):")
+                for chain in found:
+                    scope = f" [{chain.scope}]" if chain.scope != "all" else ""
+                    print(f"  {chain.period or '(no period)'}{scope}: {chain.text()}")
+            return 0
+        if args.action == "show":
+            print(quarantine.PERSONAL_DATA_WARNING, file=sys.stderr)
+            shown = quarantine.rows(wh, args.dataset, period, args.file, args.limit)
+            labels = {c.name: c.headers[0] for c in spec.columns}
+            for r in shown:
+                print(f"\n{r.file_name} (period {r.period}) row {r.row_number}: {r.reason_codes}")
+                print(f"  {quarantine.reasons_text(r.reason_codes, spec)}")
+                if r.detail:
+                    print(f"  detail: {r.detail}")
+                print("  " + " | ".join(f"{labels.get(k, k)}: {v}" for k, v in r.record.items()))
+            print(f"\n{len(shown)} row(s).")
+            return 0
+        print(quarantine.PERSONAL_DATA_WARNING, file=sys.stderr)
+        paths = quarantine.export(wh, settings, args.dataset, Path(args.out) if args.out else None, period=period,
+                                  full=args.full)  # fmt: skip
+    for path in paths:
+        print(f"wrote {path}")
+    if not paths:
+        print("No quarantined rows to export" + (f" for {period}" if period else "") + ".")
+    elif args.full:
+        print("Send each file to the department: fix the highlighted rows, keep the headers, and deliver the whole "
+              "file again under its original name (it replaces the period).")  # fmt: skip
     return 0
 
 
@@ -208,9 +313,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("status", help="last runs, freshness and quality per dataset")
+    p = sub.add_parser("status", help="last runs, freshness, the delivery scoreboard and where the reports are")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--as-of", default=None, help="scoreboard reference date YYYY-MM-DD (default: today)")
+    p.add_argument("--history", action="store_true", help="also list every period's deliveries (replaced by ...)")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("quarantine", help="review quarantined rows (restricted: personal data)")
+    p.add_argument("action", choices=("list", "show", "export"))
+    p.add_argument("dataset")
+    p.add_argument("--period", default=None, help="only this period (2025-03-31, 2025-03, 2025)")
+    p.add_argument("--file", default=None, help="show: only this delivered file name")
+    p.add_argument("--limit", type=int, default=None, help="show: at most this many rows")
+    p.add_argument("--out", default=None, help="export: folder (default $KDS_HOME/exports/)")
+    p.add_argument("--full", action="store_true",
+                   help="export: every row of the delivered file, quarantined ones highlighted (to send back whole)")
+    p.set_defaults(func=cmd_quarantine)
 
     p = sub.add_parser("warehouse", help="warehouse administration")
     p.add_argument("action", choices=["roles"], help="roles: create/refresh the owner, loader, bi_reader, steward roles")

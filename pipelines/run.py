@@ -115,6 +115,10 @@ def run_dataset(
                 "finished_at": datetime.now(UTC),
             },
         )  # fmt: skip
+        if any(r.status != "skipped_duplicate_file" for r in results):  # something new to show
+            from pipelines.report import publish_run_docs
+
+            publish_run_docs(wh, settings, run_id)  # Data Docs, run report, overview; logs where; never raises
     return results
 
 

@@ -64,3 +64,14 @@ def dataset_status(settings: Settings, today: date | None = None) -> list[dict[s
                 }
             )
     return rows
+
+
+def delivery_scoreboard(settings: Settings, reference: date) -> tuple[list[Any], list[Any]]:
+    """The scoreboard lines (`scoreboard.DatasetScore`) as of `reference`, and the audit chain of
+    deliveries of every period (`quarantine.Chain`), read-only."""
+    from pipelines.quarantine import chains
+    from pipelines.scoreboard import compute
+
+    with connect(settings.warehouse_url, read_only=True) as wh:
+        _, lines, _ = compute(wh, reference)
+        return lines, chains(wh)
