@@ -15,6 +15,7 @@ Definitions
   after its end.
 - Expected periods run from the first period ever delivered to the last one that ended before
   the reference date (plus any period delivered ahead). A dataset never delivered has none.
+  Files that arrived after the reference date are not known yet: a date's scoreboard never changes.
 - Arrival is the first time the pipeline recorded a file of the period (`audit.file.finished_at`,
   in Asia/Ho_Chi_Minh). The nightly ingest starts at 01:00, so a file dropped on its due date is
   only seen the next morning: arrival up to ARRIVAL_GRACE after the due date's midnight is on time.
@@ -217,7 +218,7 @@ def _score(loaded: FileEvent | None, current: Sequence[FileEvent], round_trips: 
 
 def score_periods(promise: Promise, events: Iterable[FileEvent], reference: date) -> list[PeriodScore]:
     """The dataset's expected periods as of `reference`, each with its timeliness and quality."""
-    mine = [e for e in events if e.dataset == promise.dataset and e.period is not None]
+    mine = [e for e in events if e.dataset == promise.dataset and e.period is not None and _known(e, reference)]
     if not mine:
         return []
     by_period: dict[date, list[FileEvent]] = defaultdict(list)
@@ -272,13 +273,25 @@ def score_periods(promise: Promise, events: Iterable[FileEvent], reference: date
     return rows
 
 
+def _known(event: FileEvent, reference: date) -> bool:
+    """As of a past date, what arrived later is not known yet: the scoreboard of a date never changes."""
+    return event.seen_at.date() <= reference
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-def summarise(promise: Promise, rows: Sequence[PeriodScore], events: Iterable[FileEvent]) -> DatasetScore:
-    """The dataset's line: counts by timeliness, current rows, score and trend."""
-    mine = sorted((e for e in events if e.dataset == promise.dataset), key=lambda e: e.finished_at)
+def summarise(
+    promise: Promise, rows: Sequence[PeriodScore], events: Iterable[FileEvent], reference: date | None = None
+) -> DatasetScore:
+    """The dataset's line as of `reference` (default: that of `rows`): counts by timeliness, current
+    rows, score and trend."""
+    reference = reference or (rows[0].reference_date if rows else None)
+    mine = sorted(
+        (e for e in events if e.dataset == promise.dataset and (reference is None or _known(e, reference))),
+        key=lambda e: e.finished_at,
+    )
     last = mine[-1] if mine else None
     counts = {t: sum(r.timeliness == t for r in rows) for t in TIMELINESS}
     scored = [(r.period, r.quality_score) for r in rows if r.quality_score is not None]
@@ -312,7 +325,7 @@ def scoreboard(
     for promise in sorted(promises, key=lambda p: (p.department, p.dataset)):
         mine = score_periods(promise, events, reference)
         rows += mine
-        lines.append(summarise(promise, mine, events))
+        lines.append(summarise(promise, mine, events, reference))
     return rows, lines
 
 

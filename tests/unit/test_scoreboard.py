@@ -136,6 +136,18 @@ def test_gaps_between_deliveries_are_missing_and_a_late_delivery_turns_missing_i
     assert only(rows, date(2025, 2, 1)).days_late == 68  # due 5 March
 
 
+def test_what_arrived_after_the_reference_date_is_not_known_yet() -> None:
+    march = event(MONTHLY, date(2025, 3, 1), local(2025, 4, 2, 1, 0))
+    april = event(MONTHLY, date(2025, 4, 1), local(2025, 5, 20, 1, 0))
+    rows = score_periods(MONTHLY, [march, april], reference=date(2025, 5, 10))
+    assert only(rows, date(2025, 4, 1)).timeliness == "missing"
+    line = summarise(MONTHLY, rows, [march, april])
+    assert line.last_period == date(2025, 3, 1) and line.missing == 1
+    assert (
+        only(score_periods(MONTHLY, [march, april], reference=date(2025, 5, 20)), date(2025, 4, 1)).timeliness == "late"
+    )
+
+
 def test_daily_cadence_boundaries() -> None:
     rows = score_periods(DAILY, [event(DAILY, date(2025, 3, 31), local(2025, 4, 1, 1, 0))], reference=date(2025, 4, 4))
     assert [(r.period.day, r.timeliness) for r in rows] == [
