@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Asset, AssetAny, Param, task
+from airflow.sdk import DAG, Asset, AssetAny, BaseNotifier, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from pipelines.specs import DatasetSpec
@@ -16,6 +16,17 @@ from pipelines.specs import DatasetSpec
 TIMEZONE = "Asia/Ho_Chi_Minh"
 WAREHOUSE_POOL = "kds_warehouse"  # one slot on DuckDB (a single writer); see README "Airflow"
 START = pendulum.datetime(2025, 1, 1, tz=TIMEZONE)
+
+
+class FailureNotifier(BaseNotifier):
+    """Pages once when a task has failed for good: after its last retry, or at once for a rejected or
+    blocked file. Warnings and quarantined rows never page. The message and the channels (Airflow
+    connections `kds_smtp`, `kds_webhook`) are in `pipelines/alerts.py`."""
+
+    def notify(self, context: object) -> None:
+        from pipelines.alerts import notify_task_failure
+
+        notify_task_failure(context)  # type: ignore[arg-type]
 
 
 def core_asset(spec: DatasetSpec) -> Asset:
@@ -70,6 +81,7 @@ def build_ingest_dag(spec: DatasetSpec) -> DAG:
             "retries": 2,
             "retry_delay": timedelta(minutes=5),
             "execution_timeout": timedelta(hours=3),
+            "on_failure_callback": FailureNotifier(),
         },
         params={
             "period": Param(None, type=["null", "string"], description="Only this period, e.g. 2025-03-31 / 2025-03 / 2025"),
@@ -111,7 +123,7 @@ def build_reference_dag() -> DAG:
         doc_md=REFERENCE_DOC,
         tags=["kds", "reference"],
         default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5),
-                      "execution_timeout": timedelta(minutes=30)},
+                      "execution_timeout": timedelta(minutes=30), "on_failure_callback": FailureNotifier()},
     ) as dag:
 
         @task(task_id="refresh", pool=WAREHOUSE_POOL, outlets=[Asset(name="ref", uri="kds://warehouse/ref")])
@@ -148,7 +160,7 @@ def build_marts_dag(specs: list[DatasetSpec]) -> DAG:
         doc_md=MARTS_DOC,
         tags=["kds", "marts"],
         default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5),
-                      "execution_timeout": timedelta(hours=1)},
+                      "execution_timeout": timedelta(hours=1), "on_failure_callback": FailureNotifier()},
     ) as dag:
 
         @task(task_id="build", pool=WAREHOUSE_POOL)
@@ -158,4 +170,50 @@ def build_marts_dag(specs: list[DatasetSpec]) -> DAG:
             return build_marts_task()
 
         build()
+    return dag
+
+
+WATCH_DOC = """# Missing deliveries (`watch_deliveries`)
+Every morning at 07:00 (after the nightly ingest and its retries), compares what each department promised
+(cadence and `deadline_days` in its spec) with what arrived (`audit.file`), using the rules of
+`pipelines/scoreboard.py`: a period is **missing** once its due date has passed with no file at all (a late
+file is not missing; a rejected or blocked one already paged from its ingest DAG). Each newly overdue period
+pages **once** (recorded in `audit.alert`), in one message per dataset, through the Airflow connections
+`kds_smtp` and `kds_webhook`; with neither configured the alert is only logged. It also rewrites the overview
+report `docs/index.html` as of the same date.
+
+Trigger it with **as_of** (`2025-05-06`) to check as of another date.
+
+## When it alerts
+Ask the department named in the message for the file of that period and drop it into `landing/<dataset>/`;
+`kds status` shows the scoreboard (on time / late / missing per dataset).
+
+## When it fails
+It only reads the audit and writes `audit.alert`: a failure is a warehouse problem (DuckDB busy, connection).
+It retries; a missed day is caught up by the next check, since every overdue period not yet alerted is alerted.
+"""
+
+
+def build_watch_dag() -> DAG:
+    with DAG(
+        dag_id="watch_deliveries",
+        description="Alert on deliveries past their due date with no file; refresh the overview report",
+        schedule=CronTriggerTimetable("0 7 * * *", timezone=TIMEZONE),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        doc_md=WATCH_DOC,
+        tags=["kds", "watch"],
+        default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=10),
+                      "execution_timeout": timedelta(minutes=15), "on_failure_callback": FailureNotifier()},
+        params={"as_of": Param(None, type=["null", "string"], description="Check as of this date (YYYY-MM-DD)")},
+    ) as dag:
+
+        @task(task_id="check", pool=WAREHOUSE_POOL)
+        def check(**context: object) -> dict[str, object]:
+            from pipelines.orchestrate import watch_deliveries_task
+
+            return watch_deliveries_task(context)
+
+        check()
     return dag

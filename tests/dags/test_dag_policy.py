@@ -10,7 +10,7 @@ from pipelines.specs import available_datasets
 
 pytestmark = pytest.mark.dags
 
-ALLOWED_TAGS = {"kds", "ingest", "marts", "reference", "daily", "monthly", "annual"}
+ALLOWED_TAGS = {"kds", "ingest", "marts", "reference", "watch", "daily", "monthly", "annual"}
 
 
 @pytest.fixture(scope="module")
