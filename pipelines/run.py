@@ -198,7 +198,6 @@ def _ingest(
     raw_path = extract.archive(delivery, settings.raw, spec.name)
     reader = open_source(raw_path, spec)
     reader_name = delivery.name
-    result.drift = list(reader.layout.drift)
     period = delivery.period
     notes = []
     inside = _period_from_hint(reader.layout.period_hint, spec)
@@ -209,7 +208,7 @@ def _ingest(
     validator = Validator(spec)
     stage = publish.Stage(settings.work / run_id / delivery.sha256[:16], spec, conformer.schema)
     try:
-        for batch in reader.batches():
+        for batch in reader.batches():  # `reader` is closed with the stage, below
             raw = batch.frame.reset_index(drop=True)
             conformed = conformer.conform(raw)
             failures = validator.validate(conformed.frame)
@@ -219,6 +218,9 @@ def _ingest(
             result.rows_warned += warned
             if progress:
                 progress(reader_name, result.rows_in)
+        # Known only once the file has been read: columns with values but no header, bad bytes.
+        result.drift = list(reader.layout.drift)
+        notes += [w.replace(raw_path.name, delivery.name) for w in reader.warnings]
         settled = stage.settle()
         result.rows_loaded, result.rows_duplicate = settled.rows_loaded, settled.rows_duplicate
         result.rows_quarantined = settled.quarantine.num_rows
@@ -245,13 +247,13 @@ def _ingest(
         )
         published = publish.published_files(settings.lake, spec, period)
         part = next((f for f in published if f.name.startswith(f"part-{delivery.scope}-")), None)
-        result.seconds = round(result.seconds, 3)
         load.load_file(
             wh, spec, period=period, scope=delivery.scope, part=part, lake_periods=lake_periods,
             quarantine=settled.quarantine, file_row=_file_row(result, delivery, run_id, replaces), checks=checks,
         )  # fmt: skip
         log.info("published %s", folder)
     finally:
+        reader.close()
         stage.close()
 
 
