@@ -202,7 +202,7 @@ class Conformer:
             except ParseError as exc:
                 errors[value] = str(exc)
                 return None
-            return "+".join(result) if col.type == "land_use_codes" else result
+            return "+".join(result) if isinstance(result, tuple) else result  # land-use codes: "ODT+CLN"
 
         values = _map_distinct(series, parse)
         problems = []
