@@ -66,7 +66,6 @@ def _reads_as_vietnamese(nfc: str) -> bool:
     return not _TWO_TONES_RE.search(nfc)
 
 
-@lru_cache(maxsize=200_000)
 def repair_legacy(text: str) -> str:
     """Convert one cell typed in TCVN3 or VNI to Unicode NFC; Unicode text comes back unchanged.
 
@@ -75,19 +74,40 @@ def repair_legacy(text: str) -> str:
     VNI is tried first when the cell could be either, because VNI's marks are
     sequences (base letter + mark) that TCVN3 would turn into two wrong letters.
     """
+    return _repair(text)[0]
+
+
+@lru_cache(maxsize=200_000)
+def _repair(text: str) -> tuple[str, str | None]:
+    """(repaired text, the legacy encoding it was converted from or None)."""
     nfc = unicodedata.normalize("NFC", text)
     if nfc.isascii() or _reads_as_vietnamese(nfc):
-        return nfc
+        return nfc, None
     best_score = _oddness(nfc)
-    if best_score == 0:
-        return nfc
-    best = nfc
-    for name in ("vni", "tcvn3"):
+    best, encoding = nfc, None
+    for name in LEGACY_ENCODINGS_TRIED:
         fixed = viparse.fix(nfc, encoding=name)
         score = _oddness(fixed)
         if score < best_score:
-            best, best_score = fixed, score
-    return best
+            best, best_score, encoding = fixed, score, name
+    return best, encoding
+
+
+# VNI first: its marks are sequences (base letter + mark) that TCVN3 would read as two wrong letters.
+LEGACY_ENCODINGS_TRIED = ("vni", "tcvn3")
+# A column counts as typed in a legacy font when at least this many of its distinct non-ASCII values,
+# and this share of them, needed that font: then cells that happen to read as Vietnamese are read in
+# that font too (DOMAIN §4: detect per column, convert per cell).
+COLUMN_LEGACY_MIN_VALUES = 3
+COLUMN_LEGACY_MIN_SHARE = 0.3
+
+
+@lru_cache(maxsize=200_000)
+def _repair_as(text: str, encoding: str) -> str:
+    """A cell read in the column's legacy font, if that reads at least as well as the cell does."""
+    nfc = unicodedata.normalize("NFC", text)
+    fixed = viparse.fix(nfc, encoding=encoding)
+    return fixed if _oddness(fixed) <= _oddness(nfc) else nfc
 
 
 def clean_text(value: str | None) -> str | None:
@@ -137,15 +157,36 @@ def clean_texts(values: list[str | None], worked: set[str] | None = None) -> lis
     needs_work = pc.or_(pc.match_substring_regex(arr, _needs_work_re2()), pc.equal(arr, ""))
     out = list(values)
     cache: dict[str, str | None] = {}
+    fonts: dict[str, int] = {}
     for i in np.flatnonzero(needs_work.fill_null(False).to_numpy(zero_copy_only=False)).tolist():
         value = values[i]
         assert value is not None
         cleaned = cache.get(value, "")  # "" is never a cleaned value: it marks a miss
         if cleaned == "":
             cleaned = cache[value] = clean_text(value)
+            font = _repair(value)[1]
+            if font:
+                fonts[font] = fonts.get(font, 0) + 1
         out[i] = cleaned
     if worked is not None:
         worked.update(cache)
+    if fonts:
+        out = _column_font(values, out, cache, fonts)
+    return out
+
+
+def _column_font(
+    values: list[str | None], out: list[str | None], cache: dict[str, str | None], fonts: dict[str, int]
+) -> list[str | None]:
+    """In a column typed in a legacy font, also read in that font the cells that looked like
+    Vietnamese by chance (VNI "Nguyeãn Thò" reads as letters; in a VNI column it is "Nguyễn Thị")."""
+    font, converted = max(fonts.items(), key=lambda item: item[1])
+    non_ascii = {v for v in values if v is not None and not v.isascii()}
+    if converted < COLUMN_LEGACY_MIN_VALUES or converted < COLUMN_LEGACY_MIN_SHARE * len(non_ascii):
+        return out
+    for i, value in enumerate(values):
+        if value is not None and value not in cache and not value.isascii():
+            out[i] = clean_text(_repair_as(value, font))
     return out
 
 
