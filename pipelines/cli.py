@@ -79,7 +79,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         def report(rows: int, label: str = name) -> None:
             progress(label, rows)
 
-        paths = generate(name, out, rows=args.rows, seed=args.seed, progress=report)
+        paths = generate(name, out, rows=args.rows, seed=args.seed, progress=report, max_rows=args.max_rows)
         progress.done()
         for p in paths:
             print(f"{name}: wrote {p} ({p.stat().st_size / 1e6:.1f} MB) in {time.monotonic() - t0:.1f}s")
@@ -302,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="write realistic department exports (with their defects)")
     p.add_argument("dataset", help="dataset name or 'all'")
     p.add_argument("--rows", type=int, default=None, help="data rows per file (default: realistic volume)")
+    p.add_argument("--max-rows", type=int, default=None,
+                   help="cap each dataset's realistic default volume (a quick sample; ignored with --rows)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", default=None, help="folder (default: $KDS_HOME/landing/<dataset>)")
     p.set_defaults(func=cmd_generate)

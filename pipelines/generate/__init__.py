@@ -51,12 +51,14 @@ def generate(
     fmt: str | None = None,
     progress: Callable[[int], None] | None = None,
     stats_out: Path | None = None,
+    max_rows: int | None = None,
 ) -> list[Path]:
     """Write the exports of one dataset (or of every dataset with "all") into out_dir.
 
     rows: distinct data rows (the dataset's realistic default when None); exact duplicates come on
     top. period: "YYYY-MM-DD" or "YYYYMMDD" (a fixed default per dataset, never today). fmt: "xlsx"
     or "csv" (default by size). progress(n) is called every ~10,000 data rows written.
+    max_rows: when `rows` is None, cap the realistic default (a quick sample of every dataset).
     Returns a `GeneratedFiles` (a list of Path) whose `.stats` holds one GenerationStats per file.
     """
     names = list(GENERATORS) if dataset == "all" else [dataset]
@@ -66,7 +68,11 @@ def generate(
         raise ValueError(f"no generator for dataset {unknown[0]!r}; available: {available}, all")
     result = GeneratedFiles()
     for name in names:
-        files = GENERATORS[name](out_dir, rows, seed, period=period, fmt=fmt, progress=progress)
+        n = rows
+        default = getattr(importlib.import_module(f"pipelines.generate.{name}"), "DEFAULT_ROWS", None)
+        if n is None and max_rows is not None and default is not None:
+            n = min(int(default), max_rows)
+        files = GENERATORS[name](out_dir, n, seed, period=period, fmt=fmt, progress=progress)
         result.extend(files)
         result.stats.extend(getattr(files, "stats", []))
     if stats_out is not None:
