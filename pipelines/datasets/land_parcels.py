@@ -62,6 +62,7 @@ def check_codes(codes: str, system: str | None) -> tuple[str | None, str | None,
     return system, basis, "+".join(g or "" for g in groups), unknown
 
 
+@lru_cache(maxsize=65_536)
 def use_term(text: str) -> tuple[bool | None, date | None]:
     """ "Lâu dài" → (True, None); "đến ngày 15/10/2043", "15/10/2043", "2043-10-15" → (False, that date)."""
     folded = fold_ascii(text)
