@@ -158,3 +158,27 @@ def test_an_unplaceable_file_publishes_nothing(kds_home: Path) -> None:
     [result] = run_dataset("cultural_relics")
     assert result.status == "blocked" and "place_unresolved" in result.message
     assert query("SELECT count(*) FROM core.cultural_relic") == [(0,)]
+
+
+def test_generated_snapshots_end_as_their_ground_truth_says(kds_home: Path) -> None:
+    """Three snapshots of one generated history: every fate exact; SCD2 keeps one current version per relic."""
+    from pipelines.generate import generate
+    from pipelines.generate.cultural_relics import QUARANTINING_DEFECTS
+    from tests.fixtures.generated import expected_fates
+
+    stats = []
+    for day in (None, "2025-09-30", "2026-06-30"):
+        stats += generate("cultural_relics", landing(kds_home), seed=5, period=day).stats  # type: ignore[attr-defined]
+    results = run_dataset("cultural_relics")
+    assert [r.status for r in results] == ["loaded"] * 3, [r.message for r in results]
+    for result, s in zip(results, stats, strict=True):
+        expected = expected_fates(s, QUARANTINING_DEFECTS)
+        assert (result.rows_loaded, result.rows_quarantined, result.rows_duplicate) == (
+            expected["loaded"], expected["quarantined"], expected["duplicate"])  # fmt: skip
+    assert query("SELECT count(*) FROM core.cultural_relic WHERE is_current") == [(results[-1].rows_loaded,)]
+    assert (
+        query(
+            "SELECT name_folded FROM core.cultural_relic WHERE is_current GROUP BY commune_code_2025, 1 HAVING count(*) > 1"
+        )
+        == []
+    )
