@@ -95,6 +95,16 @@ def temporary_database(prefix: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _forget_queue(broker: str, queue: str) -> None:
+    """Remove the run's own queue and its bindings from Redis (shared with other tests and runs)."""
+    import redis
+
+    with suppress(redis.RedisError), redis.Redis.from_url(broker, socket_timeout=5) as r:
+        keys = list(r.scan_iter(match=f"*{queue}*"))
+        if keys:
+            r.delete(*keys)
+
+
 def fernet_key() -> str:
     from cryptography.fernet import Fernet
 
@@ -308,9 +318,11 @@ def airflow_stack(
             # A Redis database of its own and a queue of its own: concurrent runs never take each other's tasks.
             queue = f"kds-test-{uuid.uuid4().hex[:8]}"
             redis_db = 1 + int(uuid.uuid4().int % 15)
+            broker = urlsplit(redis_url())._replace(path=f"/{redis_db}").geturl()
+            cleanup.callback(_forget_queue, broker, queue)
             env.update(
                 {
-                    "AIRFLOW__CELERY__BROKER_URL": urlsplit(redis_url())._replace(path=f"/{redis_db}").geturl(),
+                    "AIRFLOW__CELERY__BROKER_URL": broker,
                     "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + database_url(metadata_db),
                     "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
                     "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",

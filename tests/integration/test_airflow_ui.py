@@ -67,7 +67,10 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def _shot(driver: Any, name: str, shots: list[Path]) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if not shots:  # the first of this run: no screenshot of an earlier run may be mistaken for this one's
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for old in ARTIFACTS.glob("*.png"):
+            old.unlink()
     print(f"{time.strftime('%H:%M:%S')} screenshot {name}")
     path = ARTIFACTS / f"{len(shots) + 1:02d}-{name}.png"
     driver.save_screenshot(str(path))
