@@ -9,10 +9,11 @@ Why the results are rebuilt from the audit instead of kept from GX: `validate.py
 batch by batch (memory stays bounded), so GX never holds one result for a whole file; the audit
 row of each check already holds the file's totals and the expectation's arguments as they were at
 run time. Each file's rows are turned back into a GX `ExpectationSuiteValidationResult`, put in
-the in-memory validation results store of an ephemeral GX context together with the latest
-`RESULTS_LIMIT` others (for the index), and GX's own `SiteBuilder` renders them
-(`context.build_data_docs`). The audit stays the one store of record: delete `docs/` and the next
-build renders everything again.
+the validation results store of an ephemeral GX context, and GX's own `SiteBuilder` renders it
+(`context.build_data_docs`, only the new pages and the index). The store is a filesystem cache of
+the audit in `$KDS_HOME/gx/validations/` (GX serialises results slowly, so each is written once):
+the audit stays the one store of record, and when the site or the cache is missing, the latest
+`RESULTS_LIMIT` results are rebuilt from it and every page rendered again.
 
 No personal data reaches the pages: GX only ever saw conformed data (pseudonym keys, no names),
 and the results rebuilt here carry counts only: no unexpected values, no samples, no file message
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 SITE_NAME = "kds"
 SITE_FOLDER = "gx"  # under Settings.docs
-RESULTS_LIMIT = 500  # validation results listed in the Data Docs index (newest first)
+RESULTS_LIMIT = 200  # validation results listed in the Data Docs index (newest first; older pages stay linked from their run reports)
 # Our severities in GX's own vocabulary, so the pages show them too.
 GX_SEVERITY = {"block": "critical", "quarantine": "warning", "warn": "info"}
 
@@ -68,6 +69,11 @@ class DocPage:
 
 def site_dir(settings: Settings) -> Path:
     return settings.docs / SITE_FOLDER
+
+
+def results_dir(settings: Settings) -> Path:
+    """GX's validation results store: a cache of the audit (counts only), outside the served docs."""
+    return settings.home / "gx" / "validations"
 
 
 def docs_url(settings: Settings, path: Path) -> str:
@@ -236,8 +242,9 @@ def result_key(file_row: dict[str, Any]) -> Any:
     )
 
 
-def _context(site: Path) -> Any:
-    """A throw-away GX context: in-memory stores, one local Data Docs site in `site`."""
+def _context(site: Path, results: Path) -> Any:
+    """A throw-away GX context: suites in memory, validation results in `results`, one local Data
+    Docs site in `site`."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
@@ -247,8 +254,13 @@ def _context(site: Path) -> Any:
     )
 
     defaults = InMemoryStoreBackendDefaults()
+    stores = dict(defaults.stores)
+    stores[defaults.validation_results_store_name] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(results)},
+    }
     config = DataContextConfig(
-        stores=defaults.stores,
+        stores=stores,
         expectations_store_name=defaults.expectations_store_name,
         validation_results_store_name=defaults.validation_results_store_name,
         checkpoint_store_name=defaults.checkpoint_store_name,
@@ -261,6 +273,9 @@ def _context(site: Path) -> Any:
                     "class_name": "DefaultSiteIndexBuilder",
                     "validation_results_limit": RESULTS_LIMIT,
                 },
+                # GX applies the index's limit to page rendering too; the pages of a run must render
+                # even when it has more files than the index lists (a backfill): pages get no limit.
+                "site_section_builders": {"validations": {"validation_results_limit": None}},
             }
         },
         progress_bars=ProgressBarsConfig(globally=False),
@@ -283,12 +298,15 @@ def _site_lock(site: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _latest_files(wh: Warehouse, limit: int) -> list[dict[str, Any]]:
+def _validated_files(wh: Warehouse, *, run_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Files that have check results: those of one run, or the latest `limit`."""
     f, c = qualified(AUDIT_FILE.qualified), qualified(AUDIT_CHECK.qualified)
+    where = "AND f.run_id = ?" if run_id is not None else ""
     rows = wh.query(
         f"""SELECT {", ".join(f"f.{x}" for x in _FILE_COLUMNS)} FROM {f} f
-            WHERE EXISTS (SELECT 1 FROM {c} c WHERE c.run_id = f.run_id AND c.sha256 = f.sha256)
-            ORDER BY f.finished_at DESC LIMIT {int(limit)}"""
+            WHERE EXISTS (SELECT 1 FROM {c} c WHERE c.run_id = f.run_id AND c.sha256 = f.sha256) {where}
+            ORDER BY f.finished_at DESC{f" LIMIT {int(limit)}" if limit else ""}""",
+        (run_id,) if run_id is not None else (),
     )
     return [dict(zip(_FILE_COLUMNS, r, strict=True)) for r in rows]
 
@@ -316,20 +334,23 @@ def build_data_docs(wh: Warehouse, settings: Settings, run_id: str | None = None
     site = site_dir(settings)
     if not wh.table_exists(AUDIT_CHECK.qualified):
         return []
-    files = _latest_files(wh, RESULTS_LIMIT)
-    wanted = [f for f in files if run_id is None or f["run_id"] == run_id]
-    if run_id is not None and not wanted:
+    latest = _validated_files(wh, limit=RESULTS_LIMIT)
+    wanted = _validated_files(wh, run_id=run_id) if run_id is not None else latest
+    if not wanted:
         return []  # nothing was validated in this run (skipped, rejected): the site is unchanged
-    checks = _checks(wh, files)
+    results = results_dir(settings)
     with _site_lock(site):
-        full = run_id is None or not (site / "index.html").exists()
-        context = _context(site)
+        full = run_id is None or not (site / "index.html").exists() or not any(results.glob("*/*"))
+        store = list({(f["run_id"], f["sha256"]): f for f in [*latest, *wanted]}.values()) if full else wanted
+        checks = _checks(wh, store)
+        context = _context(site, results)
         suites: dict[str, list[Check]] = {}
-        for dataset in sorted({str(f["dataset"]) for f in files}):
+        # Every suite, not only this run's: the index drops the pages of suites missing from the store.
+        for dataset in sorted({str(f["dataset"]) for f in store} | {p.stem for p in EXPECTATIONS_DIR.glob("*.json")}):
             context.suites.add(_suite(dataset))
             suites[dataset] = _checks_of(dataset)
         keys = {}
-        for f in files:
+        for f in store:
             key = result_key(f)
             context.validation_results_store.set(
                 key, file_result(f, checks.get((str(f["run_id"]), str(f["sha256"])), []), suites[str(f["dataset"])])

@@ -120,3 +120,22 @@ def test_no_identifier_reaches_the_docs(kds_home: Path) -> None:
         assert CANARY_ID.encode() not in data, path
         assert "Ngô Thị Kim".encode() not in data, path
         assert "Lê Minh Châu".encode() not in data, path
+
+
+def test_every_page_of_a_run_renders_even_beyond_the_index_limit(
+    kds_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.quality
+
+    monkeypatch.setattr(pipelines.quality, "RESULTS_LIMIT", 1)  # a backfill with more files than the index lists
+    write_xlsx(landing(kds_home) / "doanh_nghiep_20250331.xlsx", march_rows())
+    write_csv(landing(kds_home) / "doanh_nghiep_20250430.csv", april_rows())
+    results = run_dataset("enterprises")
+    files = query("SELECT run_id, period, sha256, finished_at FROM audit.file")
+    pages = [
+        page_path(load_settings(), {"dataset": "enterprises", "run_id": r, "period": p, "sha256": s, "finished_at": f})
+        for r, p, s, f in files
+    ]
+    assert len(pages) == len(results) == 2 and all(p.exists() for p in pages)
+    index = (kds_home / "docs" / "gx" / "index.html").read_text(encoding="utf-8")
+    assert sum(p.name in index for p in pages) == 1
