@@ -78,19 +78,36 @@ def _shot(driver: Any, name: str, shots: list[Path]) -> None:
 
 
 def _wait(driver: Any, condition: Any, what: str, timeout: float = WAIT) -> Any:
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        return WebDriverWait(driver, timeout).until(condition)
+        return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
     except TimeoutException:
         raise AssertionError(f"UI: {what} not seen within {timeout:.0f}s at {driver.current_url}") from None
+
+
+def _click(driver: Any, locator: tuple[str, str], what: str, timeout: float = WAIT) -> None:
+    """Click when clickable; the single-page UI re-renders as data arrives, so retry a stale element."""
+    from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
+    from selenium.webdriver.support import expected_conditions as ec
+
+    deadline = time.monotonic() + timeout
+    while True:
+        element = _wait(driver, ec.element_to_be_clickable(locator), what, max(1.0, deadline - time.monotonic()))
+        try:
+            element.click()
+            return
+        except (StaleElementReferenceException, ElementClickInterceptedException):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def test_operator_logs_in_reads_the_docs_and_triggers_a_run(tmp_path: Path, browser: Any) -> None:
     if not postgres_available():
         service_missing("PostgreSQL")  # Airflow 3 refuses SQLite metadata with the LocalExecutor
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
@@ -130,9 +147,9 @@ def test_operator_logs_in_reads_the_docs_and_triggers_a_run(tmp_path: Path, brow
             # list, the DAG, the docs button, back: in-app navigation, no page reloads).
             for name in datasets:
                 link = (By.LINK_TEXT, f"ingest_{name}")
-                _wait(d, ec.element_to_be_clickable(link), f"ingest_{name} in the list").click()
+                _click(d, link, f"ingest_{name} in the list")
                 docs_button = (By.CSS_SELECTOR, "[data-testid=markdown-button]")
-                _wait(d, ec.element_to_be_clickable(docs_button), f"the docs button of ingest_{name}").click()
+                _click(d, docs_button, f"the docs button of ingest_{name}")
                 heading = _wait(
                     d,
                     ec.visibility_of_element_located(
@@ -153,13 +170,13 @@ def test_operator_logs_in_reads_the_docs_and_triggers_a_run(tmp_path: Path, brow
                 d.back()
 
             # Trigger ingest_enterprises through the form, with the period Param.
-            d.get(f"{stack.base_url}/dags/ingest_enterprises")
+            _click(d, (By.LINK_TEXT, "ingest_enterprises"), "ingest_enterprises in the list")
             trigger = (By.CSS_SELECTOR, "[data-testid=trigger-dag-button]")
-            _wait(d, ec.element_to_be_clickable(trigger), "the Trigger button").click()
+            _click(d, trigger, "the Trigger button")
             period = _wait(d, ec.element_to_be_clickable((By.ID, "element_period")), "the period Param field")
             period.send_keys("2025-03-31")
             _shot(d, "trigger-form", shots)
-            d.find_element(By.CSS_SELECTOR, "[data-testid=trigger-dag-submit]").click()
+            _click(d, (By.CSS_SELECTOR, "[data-testid=trigger-dag-submit]"), "the form's Trigger button")
             _wait(d, lambda d: "/runs/" in d.current_url, "the run page after triggering")
             run_id = d.current_url.rsplit("/runs/", 1)[1]
             print(f"{time.strftime('%H:%M:%S')} triggered {run_id}")
@@ -174,9 +191,21 @@ def test_operator_logs_in_reads_the_docs_and_triggers_a_run(tmp_path: Path, brow
             state = ""
             while not state and time.monotonic() < deadline:
                 try:
-                    state = WebDriverWait(d, 20, poll_frequency=1).until(ended)
+                    state = WebDriverWait(
+                        d, 20, poll_frequency=1, ignored_exceptions=(StaleElementReferenceException,)
+                    ).until(ended)
                 except TimeoutException:
                     d.refresh()
+            if state == "Success":  # the page as a fresh visitor sees it: the run and its task both succeeded
+                d.refresh()
+                _wait(
+                    d,
+                    lambda d: (
+                        [b.text.strip() for b in d.find_elements(By.CSS_SELECTOR, "[data-testid=state-badge]")]
+                        == ["Success", "Success"]
+                    ),
+                    "the run and its task shown as Success",
+                )
             _shot(d, "run-success" if state == "Success" else "run-ended", shots)
             run = stack.http("GET", f"/api/v2/dags/ingest_enterprises/dagRuns/{run_id}")
             if state != "Success":
