@@ -262,7 +262,7 @@ def _compose_v2() -> list[str] | None:
     for cmd in (["docker", "compose"], ["docker-compose"]):
         if shutil.which(cmd[0]):
             out = subprocess.run([*cmd, "version"], capture_output=True, text=True)
-            if out.returncode == 0 and re.search(r"v?2\.\d+", out.stdout):
+            if out.returncode == 0 and re.search(r"version v?2\.\d+", out.stdout):
                 return cmd
     return None
 
