@@ -251,20 +251,23 @@ class Register:
         return random_date(rng, start, DEFAULT_PERIOD - timedelta(days=30))
 
     def _name(self, relic_type: str, commune: Commune) -> str:
+        """A name not yet used in the relic's 2025 commune (after 40 tries, numbered: "Đình An Thái 2")."""
         rng = self.rng
-        for attempt in range(50):
+        code = commune.new_unit.code if commune.new_unit else commune.unit.code
+        attempt = 0
+        while True:
             pattern = Weighted(NAMES[relic_type]).draw(rng)
+            place = rng.pick(PLACES) if attempt < 40 else f"{rng.pick(PLACES)} {attempt - 38}"
             name = (
-                pattern.replace("{place}", rng.pick(PLACES) if attempt < 40 else f"{rng.pick(PLACES)} {attempt}")
+                pattern.replace("{place}", place)
                 .replace("{person}", rng.pick(PEOPLE))
                 .replace("{family}", rng.pick(FAMILIES))
                 .replace("{event}", rng.pick(EVENTS_VN))
             )
-            key = (str(commune.new_unit.code if commune.new_unit else commune.unit.code), fold(name))
-            if key not in self.keys:
-                self.keys.add(key)
+            if (code, fold(name)) not in self.keys:
+                self.keys.add((code, fold(name)))
                 return name
-        raise RuntimeError("no unique relic name left")  # pragma: no cover - 50 attempts always suffice
+            attempt += 1
 
     def _relic(self, rank: str, day: date) -> Relic:
         rng = self.rng
