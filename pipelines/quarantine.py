@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,32 @@ REASONS: dict[str, str] = {
     "split_commune_unallocated": "Xã cũ đã được chia từ 01/7/2025, không xác định được thuộc xã mới nào; "
     "ghi rõ xã/phường mới.",
     "invalid_representative_id": "Số định danh cá nhân (CCCD 12 số hoặc CMND 9 số) của người đại diện không hợp lệ.",
+    "period_mismatch": "Kỳ báo cáo ghi trong dòng không khớp với kỳ của tệp.",
+    "review_year_not_period": "Năm rà soát ghi trong tệp khác với năm trong tên tệp.",
+    # tourism
+    "beds_below_rooms": "Số giường nhỏ hơn số phòng; mỗi phòng có ít nhất một giường.",
+    "implausible_beds": "Số giường nằm ngoài khoảng hợp lý (từ 1 đến 20.000).",
+    "implausible_rooms": "Số phòng nằm ngoài khoảng hợp lý (từ 1 đến 5.000).",
+    "star_rating_not_hotel": "Hạng sao chỉ dành cho khách sạn; loại hình cơ sở hoặc hạng sao đang ghi sai.",
+    "guest_nights_below_overnight": "Số ngày khách lưu trú nhỏ hơn số khách lưu trú; mỗi khách ở ít nhất một đêm.",
+    "overnight_exceeds_total": "Số khách lưu trú lớn hơn tổng lượt khách.",
+    "visitors_total_mismatch": "Tổng lượt khách không bằng khách quốc tế cộng khách nội địa.",
+    "revenue_total_mismatch": "Tổng doanh thu không bằng tổng các khoản doanh thu thành phần.",
+    "occupancy_out_of_range": "Công suất sử dụng phòng phải từ 0 đến 100%.",
+    "implausible_count": "Số lượt khách của địa bàn trong tháng nằm ngoài khoảng hợp lý (từ 0 đến 5 triệu).",
+    "implausible_revenue": "Doanh thu của địa bàn trong tháng nằm ngoài khoảng hợp lý (từ 0 đến 10.000 tỷ đồng).",
+    # labour, poor households
+    "under_working_age": "Người chưa đủ 15 tuổi tính đến cuối tháng báo cáo; kiểm tra ngày sinh.",
+    "implausible_unemployed_months": "Số tháng thất nghiệp nằm ngoài khoảng hợp lý (từ 0 đến 600).",
+    "implausible_income": "Thu nhập bình quân đầu người/tháng nằm ngoài khoảng hợp lý (từ 0 đến 100 triệu đồng); "
+    "kiểm tra đơn vị (theo năm, theo hộ).",
+    "implausible_members": "Số nhân khẩu của hộ nằm ngoài khoảng hợp lý (từ 1 đến 30).",
+    "invalid_deprivation_count": "Tổng số chỉ số thiếu hụt phải từ 0 đến 12.",
+    # land, culture
+    "non_positive_area": "Diện tích thửa đất phải lớn hơn 0 m².",
+    "implausible_parcel_key": "Số tờ bản đồ phải từ 1 đến 9.999.",
+    "invalid_land_use_code_system": "Hệ mã mục đích sử dụng đất phải là TT25_2014 hoặc TT08_2024.",
+    "decision_after_snapshot": "Ngày quyết định xếp hạng sau ngày chốt số liệu của kỳ báo cáo; kiểm tra lại ngày quyết định.",
 }
 # Reason codes built from a column name (`invalid_<column>` etc.): the sentence names the header.
 _PATTERNS = (
@@ -78,7 +105,9 @@ _DETAIL_HEADER = "Chi tiết kỹ thuật"
 
 
 def reason_text(code: str, spec: DatasetSpec | None = None) -> str:
-    """The Vietnamese sentence for a reason code; an unknown code falls back to the code itself."""
+    """The Vietnamese sentence for a reason code: from REASONS, else from its column's header
+    (`invalid_<column>` …), else the description the dataset's suite gives the check (English),
+    else the code itself."""
     if code in REASONS:
         return REASONS[code]
     if spec is not None:
@@ -89,7 +118,23 @@ def reason_text(code: str, spec: DatasetSpec | None = None) -> str:
                     return template.format(header=spec.column(column).headers[0])
                 except KeyError:
                     break
+        described = _suite_descriptions(spec.name).get(code)
+        if described:
+            return described
     return code
+
+
+@cache
+def _suite_descriptions(dataset: str) -> dict[str, str]:
+    from pipelines.specs import EXPECTATIONS_DIR
+    from pipelines.validate import SuiteError, load_checks
+
+    try:
+        return {
+            c.reason_code: c.description for c in load_checks(EXPECTATIONS_DIR / f"{dataset}.json") if c.description
+        }
+    except SuiteError:
+        return {}
 
 
 def reasons_text(codes: str, spec: DatasetSpec | None = None) -> str:

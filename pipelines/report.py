@@ -171,6 +171,7 @@ def line_chart(series: dict[str, list[tuple[date, float]]], *, width: int = 760,
         parts.append(
             f'<text x="{left + plot_w}" y="{height - 8}" text-anchor="end" class="axis">{last.isoformat()}</text>'
         )
+    ends: list[tuple[float, str, str]] = []  # (y, text, color) of each line's label at the right
     for i, (name, values) in enumerate(sorted(series.items())):
         color = LINE_COLORS[i % len(LINE_COLORS)]
         coords = [xy(d, v) for d, v in sorted(values)]
@@ -181,9 +182,15 @@ def line_chart(series: dict[str, list[tuple[date, float]]], *, width: int = 760,
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"><title>{_e(name)} {d}: {v:.1f}</title></circle>'
             )
-        lx, ly = coords[-1]
-        parts.append(f'<text x="{left + plot_w + 8}" y="{ly + 4 + 13 * (i % 2):.1f}" class="lbl" fill="{color}">'
-                     f"{_e(name)} {values[-1][1]:.0f}</text>")  # fmt: skip
+        ends.append((coords[-1][1] + 4, f"{name} {sorted(values)[-1][1]:.0f}", color))
+    placed: list[tuple[float, str, str]] = []
+    for y, text, color in sorted(ends):  # labels of lines ending at the same score are stacked, not overlaid
+        placed.append((max(y, placed[-1][0] + 14) if placed else y, text, color))
+    overflow = max(0.0, (placed[-1][0] if placed else 0) - (height - 4))
+    for y, text, color in placed:
+        parts.append(
+            f'<text x="{left + plot_w + 8}" y="{y - overflow:.1f}" class="lbl" style="fill:{color}">{_e(text)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -289,6 +296,12 @@ def _when(value: Any) -> str:
     return "-" if value is None else _e(value)
 
 
+def _short(department: str, limit: int = 38) -> str:
+    """A department's name without its parenthesised note, short enough for a chart label."""
+    name = department.split(" (")[0].strip()
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
 def _rel(target: Path, start: Path) -> str:
     return Path(os.path.relpath(target, start.parent)).as_posix()
 
@@ -309,6 +322,39 @@ _WHAT_TO_DO = {
     "failed": "Lỗi hạ tầng (ổ đĩa, kho dữ liệu): Airflow tự chạy lại; nếu vẫn lỗi, xem nhật ký. / Infrastructure "
     "failure: the task retries; if it keeps failing, read the log.",
 }
+
+
+MAX_BARS = 25  # rows of a per-file chart; a backfill of hundreds of files shows the worst ones
+
+
+def _checks_table(checks: Sequence[dict[str, Any]]) -> str:
+    """One row per check of the suite, summed over the run's files; failing checks first."""
+    grouped: dict[tuple[str, str, str, str], dict[str, int]] = {}
+    for c in checks:
+        key = (str(c["severity"]), str(c["reason_code"]), str(c["expectation_type"]), str(c["column_name"] or ""))
+        g = grouped.setdefault(key, {"files": 0, "failed": 0, "rows": 0, "failing": 0})
+        g["files"] += 1
+        g["failed"] += not c["success"]
+        g["rows"] += int(c["element_count"] or 0)
+        g["failing"] += int(c["unexpected_count"] or 0)
+    order = sorted(grouped.items(), key=lambda kv: (kv[1]["failed"] == 0, ("block", "quarantine", "warn").index(kv[0][0])
+                                                     if kv[0][0] in ("block", "quarantine", "warn") else 3))  # fmt: skip
+    rows = []
+    for (sev, code, etype, column), g in order:
+        state = _badge("success") if not g["failed"] else _badge(
+            "blocked" if sev == "block" else "late" if sev == "warn" else "quarantined")  # fmt: skip
+        share = 100.0 * g["failing"] / g["rows"] if g["rows"] else 0.0
+        rows.append([_e(sev), _e(code), f"<code>{_e(etype)}</code> {_e(column)}", state,
+                     f"{g['failed']}/{g['files']}", _n(g["rows"]), _n(g["failing"]), f"{share:.2f}%"])  # fmt: skip
+    head = ["Mức / Severity", "Mã / Code", "Kiểm tra / Expectation", "Kết quả / Result", "Tệp không đạt / Files failing",
+            "Dòng / Rows", "Không đạt / Failing", "%"]  # fmt: skip
+    failing = sum(1 for _, g in order if g["failed"])
+    shown = _table(head, rows[:failing], numeric=(4, 5, 6, 7)) if failing else (
+        '<p class="empty">Mọi kiểm tra đều đạt / Every check passed</p>')  # fmt: skip
+    if len(rows) > failing:
+        shown += (f"<details><summary>{len(rows) - failing} kiểm tra đạt / checks passed</summary>"
+                  f"{_table(head, rows[failing:], numeric=(4, 5, 6, 7))}</details>")  # fmt: skip
+    return shown
 
 
 def write_run_report(wh: Any, settings: Settings, run_id: str, pages: Sequence[Any] = ()) -> Path:
@@ -358,8 +404,13 @@ def write_run_report(wh: Any, settings: Settings, run_id: str, pages: Sequence[A
     body = [f'<div class="tiles">{tiles}</div>']
     fates = [(f"{f['file_name']}", {"loaded": f["rows_loaded"] or 0, "quarantined": f["rows_quarantined"] or 0,
                                     "duplicate": f["rows_duplicate"] or 0}) for f in files if f["rows_in"]]  # fmt: skip
-    body.append(_section("Số phận từng dòng theo tệp", "What became of every row, per file",
-                         stacked_bars(fates, ("loaded", "quarantined", "duplicate"))))  # fmt: skip
+    note = "What became of every row, per file"
+    if len(fates) > MAX_BARS:  # a backfill: the files with the most rows set aside
+        fates = sorted(fates, key=lambda kv: (-kv[1]["quarantined"], kv[0]))[:MAX_BARS]
+        note += f" — the {MAX_BARS} of {len(files)} files with the most quarantined rows"
+    body.append(
+        _section("Số phận từng dòng theo tệp", note, stacked_bars(fates, ("loaded", "quarantined", "duplicate")))
+    )
     rows = []
     for f in files:
         doc = page_of.get(f["sha256"])
@@ -377,30 +428,9 @@ def write_run_report(wh: Any, settings: Settings, run_id: str, pages: Sequence[A
     reason_rows = [(reason_text(str(code), spec), str(code), float(n)) for code, n in reasons]
     body.append(_section("Lý do cách ly", "Why rows were quarantined (main reason per row)", bar_table(reason_rows)))
     if checks:
-        names = {f["sha256"]: f["file_name"] for f in files}
-        failing = [c for c in checks if not c["success"]]
-        check_rows = []
-        for c in failing + [c for c in checks if c["success"]]:
-            ok = bool(c["success"])
-            sev = str(c["severity"])
-            state = (
-                _badge("success")
-                if ok
-                else _badge("blocked" if sev == "block" else "late" if sev == "warn" else "quarantined")
-            )
-            check_rows.append([
-                _e(names.get(c["sha256"], str(c["sha256"])[:12])), _e(sev), _e(c["reason_code"]),
-                f"<code>{_e(c['expectation_type'])}</code> {_e(c['column_name'] or '')}", state,
-                _n(c["element_count"] or 0), _n(c["unexpected_count"] or 0), f"{float(c['unexpected_percent'] or 0):.2f}%",
-            ])  # fmt: skip
-        head = ["Tệp / File", "Mức / Severity", "Mã / Code", "Kiểm tra / Expectation", "Kết quả / Result",
-                "Dòng / Rows", "Không đạt / Failing", "%"]  # fmt: skip
-        shown = _table(head, check_rows[: len(failing)], numeric=(5, 6, 7)) if failing else (
-            '<p class="empty">Mọi kiểm tra đều đạt / Every check passed</p>')  # fmt: skip
-        shown += (f"<details><summary>{len(checks) - len(failing)} kiểm tra đạt / checks passed</summary>"
-                  f"{_table(head, check_rows[len(failing):], numeric=(5, 6, 7))}</details>")  # fmt: skip
-        body.append(_section("Kiểm tra chất lượng (Great Expectations)", "Failing checks first. Severity: block stops "
-                             "the file, quarantine sets rows aside, warn only counts", shown))  # fmt: skip
+        body.append(_section("Kiểm tra chất lượng (Great Expectations)", "Each check over the run's files, failing "
+                             "first; every file's own results are on its Data Docs page. Severity: block stops the "
+                             "file, quarantine sets rows aside, warn only counts", _checks_table(checks)))  # fmt: skip
     subtitle = (f"{_e(title_vi)} · {_badge(status)} · lần chạy / run <code>{_e(run_id)}</code> · "
                 f"{_e(run.get('trigger') or '-')} · {_when(run.get('started_at'))} → {_when(run.get('finished_at'))}")  # fmt: skip
     return _write(path, _page(f"Báo cáo lần chạy / Run report — {dataset}", subtitle, "".join(body), depth=1))
@@ -451,8 +481,8 @@ def write_overview(wh: Any, settings: Settings, reference_date: date | None = No
         (line.dataset, {"loaded": float(line.rows_loaded), "quarantined": float(line.rows_quarantined)})
         for line in delivered
     ]
-    timeliness = [(dept, {k: float(v) for k, v in counts.items()}) for dept, counts in scoreboard.by_department(lines).items()
-                  if sum(counts.values())]  # fmt: skip
+    timeliness = [(_short(dept), {k: float(v) for k, v in counts.items()})
+                  for dept, counts in scoreboard.by_department(lines).items() if sum(counts.values())]  # fmt: skip
     body.append('<div class="grid2">' + _section(
         "Dòng đã nạp và bị cách ly theo bộ dữ liệu", "Rows loaded vs quarantined by dataset (current deliveries)",
         stacked_bars(fates, ("loaded", "quarantined"), width=560)) + _section(
@@ -479,7 +509,7 @@ def write_overview(wh: Any, settings: Settings, reference_date: date | None = No
             arrow = "▲" if line.quality_trend > 0 else "▼" if line.quality_trend < 0 else "■"
             trend_txt = f'<span class="{cls}">{arrow} {line.quality_trend:+.1f}</span>'
         board.append([
-            _e(line.department), _e(title(line.dataset)), _e(line.cadence), _when(line.last_seen_at),
+            f'<span title="{_e(line.department)}">{_e(_short(line.department))}</span>', _e(title(line.dataset)), _e(line.cadence), _when(line.last_seen_at),
             _badge(line.last_status) if line.last_status else "<small>chưa có / never</small>",
             str(line.on_time), str(line.late), str(line.missing),
             f"{100 * line.share_quarantined:.1f}%" if line.share_quarantined is not None else "-",
