@@ -515,15 +515,15 @@ def test_cell_over_one_mebibyte_rejects_the_file(tmp_path: Path, spec: DatasetSp
     assert info.value.reason == "too_large_cell" and "row 3" in str(info.value)
 
 
-def test_unclosed_quote_is_reported(tmp_path: Path, spec: DatasetSpec) -> None:
+def test_unclosed_quote_rejects_the_file(tmp_path: Path, spec: DatasetSpec) -> None:
     body = io.StringIO()
     csv.writer(body).writerows(table(1500))
     text = body.getvalue().replace("Số 3 Lê Lợi", '"Số 3 Lê Lợi', 1)
     path = tmp_path / "doanh_nghiep_20240301.csv"
     path.write_text(text, encoding="utf-8")
-    reader, frame = read(path, spec)
-    assert len(frame) == 4  # the rest of the file is inside row 5's quote
-    assert any("quote" in w for w in reader.warnings)
+    with pytest.raises(SourceError) as info:  # the rest of the file is inside row 5's quote: not 4 rows
+        read(path, spec)
+    assert info.value.reason == "unclosed_quote" and "row 5, column F" in str(info.value)
 
 
 # ------------------------------------------------------------------------------- streaming
