@@ -124,6 +124,8 @@ class _EnumMatcher:
 def _map_distinct(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
     """Apply `fn` once per distinct non-null value (files repeat values a lot)."""
     values = series.dropna().unique()
+    if not len(values):  # all blank: None (map({}) would give float NaN, which Arrow cannot cast to a date)
+        return pd.Series([None] * len(series), dtype=object, index=series.index)
     table = {v: fn(v) for v in values}
     return series.map(table)
 
