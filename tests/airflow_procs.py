@@ -255,7 +255,7 @@ class AirflowStack:
         files = sorted(folder.rglob("*.log")) if folder.exists() else []
         out = [f"task logs: {folder}" + ("" if files else " (no log file written)")]
         for f in files:
-            lines = f.read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = [_readable(line) for line in f.read_text(encoding="utf-8", errors="replace").splitlines()]
             out.append(f"--- {f}\n" + "\n".join(lines[-40:]))
         return "\n".join(out)
 
@@ -263,6 +263,17 @@ class AirflowStack:
         return "\n".join(
             f"=== airflow {name} ({self.logs / (name + '.log')})\n{self.tail(name, 30)}" for name in self.procs
         )
+
+
+def _readable(line: str) -> str:
+    """A task log line (JSON in Airflow 3) as `time level event`."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    return f"{str(record.get('timestamp', ''))[11:19]} {record.get('level', '')} {record.get('event', '')}"
 
 
 @contextmanager
