@@ -249,14 +249,17 @@ class Conformer:
             return list(parsed[name]) if name else [None] * n
 
         communes, districts, codes = column(place.commune), column(place.district), column(place.code)
-        dates = column(place.date) if place.date else [self.period] * n
+        # Without a record date, a row describes its period as of the period's end: a 2025 annual
+        # review names the communes in force at the end of 2025, not on 1 January.
+        as_of = extract.period_end(self.period, self.spec.granularity)
+        dates = column(place.date) if place.date else [as_of] * n
         cache: dict[tuple[Any, ...], reference.Resolution] = {}
         geo: dict[str, list[str | None]] = {name: [None] * n for name in GEO_COLUMNS}
         status: list[str | None] = [None] * n
         problems: list[Problem] = []
         severity = "quarantine" if place.required else "warn"
         for i in range(n):
-            args = (communes[i], districts[i], codes[i], dates[i] or self.period, place.code_system)
+            args = (communes[i], districts[i], codes[i], dates[i] or as_of, place.code_system)
             if args[0] is None and args[2] is None:
                 status[i] = "missing_place"
                 problems.append(Problem(i, "missing_place", place.commune or place.code, "no commune given", severity))
@@ -285,7 +288,8 @@ class Conformer:
         place = self.spec.place
         assert place is not None and place.area is not None
         names = list(parsed[place.area])
-        dates = [d or self.period for d in parsed[place.date]] if place.date else [self.period] * n
+        as_of = extract.period_end(self.period, self.spec.granularity)
+        dates = [d or as_of for d in parsed[place.date]] if place.date else [as_of] * n
         answers = self.resolver.resolve_areas(
             (name, when) for name, when in zip(names, dates, strict=True) if name is not None
         )

@@ -11,7 +11,7 @@ import hashlib
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from pipelines.specs import DatasetSpec
@@ -51,6 +51,16 @@ def parse_period(text: str, granularity: str) -> date:
     month = int(text[4:6]) if digits >= 6 else 1
     day = int(text[6:8]) if digits == 8 else 1
     return date(year, month, day)
+
+
+def period_end(period: date, granularity: str) -> date:
+    """The last day of a period (a day is its own end): the date a period's records describe."""
+    if granularity == "day":
+        return period
+    if granularity == "month":
+        following = date(period.year + (period.month == 12), period.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+    return date(period.year, 12, 31)
 
 
 def period_label(period: date, granularity: str) -> str:

@@ -159,9 +159,18 @@ class Validator:
             self._batch_definition = asset.add_batch_definition_whole_dataframe("whole")
         self._suite = ExpectationSuite(name=spec.name)
         for check in self.checks:
+            before = len(self._suite.expectations)
             self._suite.add_expectation_configuration(
                 ExpectationConfiguration(type=check.type, kwargs=check.kwargs, meta={"check": check.index})
             )
+            # GX replaces an expectation with the same type and domain (column, row_condition…)
+            # instead of adding it; the replaced check would then silently never run.
+            if len(self._suite.expectations) == before:
+                raise SuiteError(
+                    f"{spec.suite_path.name}: expectations[{check.index}] ({check.type} on {check.column}) repeats "
+                    "the domain of an earlier expectation, which GX would replace; merge them or give one "
+                    "a different row_condition"
+                )
 
     def validate(self, frame: pd.DataFrame) -> BatchFailures:
         """Validate one batch (index 0..n-1) and return the failing row positions per check."""

@@ -216,12 +216,6 @@ def test_a_generated_review_ends_as_its_ground_truth_says(
     assert flagged >= stats.defects.get("classification_disagrees", 0) - stats.defects.get("income_blank", 0) - 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: places are resolved as of the period's first day (2025-01-01 for the 2025 review), "
-    "while the review describes the end of 2025, after the reorganisation; 'Xã Ngô Mây' (a 2025 commune) is "
-    "then ambiguous with the old Phường/Thị trấn Ngô Mây. Needs a reference day per period (its end) for places.",
-)
 def test_a_review_after_the_reorganisation_is_placed_in_2025_communes(kds_home: Path) -> None:
     rows = [r for r in review_rows() if r.fate == "loaded"][:3]
     cells = [list(r.cells) for r in rows]
