@@ -169,6 +169,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from pipelines.status import dataset_status, delivery_scoreboard
 
     settings = load_settings()
+    if _no_warehouse_yet(settings):
+        return 0
     reference = date.fromisoformat(args.as_of) if args.as_of else local_today()
     rows = dataset_status(settings, reference)
     lines, chains = delivery_scoreboard(settings, reference)
@@ -212,6 +214,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _no_warehouse_yet(settings: Any) -> bool:
+    """An embedded warehouse that no run has created yet: say so rather than fail to open it."""
+    url = str(settings.warehouse_url)
+    if url.startswith("duckdb:///") and not Path(url.removeprefix("duckdb:///")).exists():
+        print(f"No warehouse yet at {url.removeprefix('duckdb:///')}: run `kds run <dataset>` first.")
+        return True
+    return False
+
+
 def _period_arg(dataset: str, text: str | None) -> date | None:
     """`2025-03-31`, `2025-03`, `2025` or digits → the period's date in the dataset's granularity."""
     if not text:
@@ -235,6 +246,8 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     spec = get_spec(args.dataset)
     settings = load_settings()
     period = _period_arg(args.dataset, args.period)
+    if _no_warehouse_yet(settings):
+        return 0
     with connect(settings.warehouse_url, read_only=True) as wh:
         if args.action == "list":
             files = quarantine.by_file(wh, args.dataset, period)

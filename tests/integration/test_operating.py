@@ -87,6 +87,13 @@ def test_kds_status_prints_the_scoreboard_and_where_the_overview_is(
     assert '"missing": 31' in capsys.readouterr().out
 
 
+def test_status_and_quarantine_before_any_run(kds_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert kds(["status"]) == 0
+    assert kds(["quarantine", "list", "enterprises"]) == 0
+    out = capsys.readouterr().out
+    assert "No warehouse yet" in out or ("never delivered" in out and "No quarantined rows." in out)
+
+
 def test_a_run_writes_its_report_and_the_overview(kds_home: Path) -> None:
     write_xlsx(landing(kds_home) / MARCH, march_rows())
     [result] = run_dataset("enterprises", run_id="enterprises-report-test")
