@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.conform import FILE_SHA, PERIOD
+from pipelines.faults import checkpoint
 from pipelines.specs import BridgeSpec, DatasetSpec
 from pipelines.warehouse import Warehouse
 from pipelines.warehouse.tables import (
@@ -236,6 +237,7 @@ def load_file(
         replace_quarantine(wh, spec, period, scope, quarantine, file_name=str(file_row["file_name"]),
                            sha256=str(file_row["sha256"]), run_id=run_id)  # fmt: skip
         record_file(wh, file_row, checks)
+        checkpoint("warehouse.before_commit")
 
 
 def replace_quarantine(

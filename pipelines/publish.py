@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from pipelines.conform import ROW_NUMBER, business_columns
 from pipelines.extract import period_label
+from pipelines.faults import checkpoint
 from pipelines.specs import DatasetSpec
 
 LAKE_VERSION = "v1"
@@ -166,6 +167,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+    checkpoint("lake.temp_written")
     os.replace(tmp, path)
 
 
@@ -206,6 +208,7 @@ def publish(
         }
     else:
         parts.pop(scope, None)
+    checkpoint("lake.before_manifest")
     manifest["rows"] = sum(p["rows"] for p in parts.values())
     manifest["run_id"] = run_id
     _write_atomic(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"))

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from pipelines import extract, load, publish
 from pipelines.conform import ROW_NUMBER, ConformedBatch, Conformer
+from pipelines.faults import checkpoint
 from pipelines.settings import Settings, load_settings
 from pipelines.sources.files import SourceError, open_source
 from pipelines.specs import DatasetSpec, get_spec
@@ -235,6 +236,7 @@ def _ingest(
             settings.lake, spec, period, delivery.scope, settled.part,
             source={"file": delivery.name, "sha256": delivery.sha256}, run_id=run_id,
         )  # fmt: skip
+        checkpoint("lake.published")
         lake_periods = _published_periods(settings, spec) if spec.load_mode == "scd2" else {}
         replaces = load.previous_delivery(wh, spec.name, period, delivery.scope, delivery.sha256)
         result.status = "loaded"
