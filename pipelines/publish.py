@@ -12,9 +12,12 @@ last, atomically: it is the commit marker, and readers read only the files it li
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -163,12 +166,26 @@ def _file_sha256(path: Path) -> str:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    checkpoint("lake.temp_written")
-    os.replace(tmp, path)
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        checkpoint("lake.temp_written")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave half a file in a published folder
+        raise
+
+
+@contextmanager
+def _partition_lock(folder: Path) -> Iterator[None]:
+    """One publisher of a partition at a time, across processes (two runs of one period on PostgreSQL,
+    or scopes of one period in parallel): another run's temporary file is never taken for a crashed
+    run's, and manifest updates never overwrite each other. The OS drops the lock of a killed process."""
+    with (folder.parent / f".{folder.name}.lock").open("a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -188,10 +205,19 @@ def publish(
     """
     folder = partition_dir(lake, spec, period)
     folder.mkdir(parents=True, exist_ok=True)
+    with _partition_lock(folder):
+        return _publish(folder, spec, period, scope, part, source=source, run_id=run_id)
+
+
+def _publish(
+    folder: Path, spec: DatasetSpec, period: date, scope: str, part: Path | None, *, source: dict[str, Any], run_id: str
+) -> Path:
     for stale in folder.glob(".*.tmp-*"):  # left by a run killed before its rename
         stale.unlink(missing_ok=True)
     manifest = read_manifest(folder) or {"dataset": spec.name, "period": period_label(period, spec.granularity), "parts": {}}
     parts: dict[str, Any] = manifest["parts"]
+    before = {p["file"] for p in parts.values()}
+    name: str | None = None
     if part is not None:
         # The name carries the content hash: the previous manifest keeps pointing at the previous
         # file until the new manifest replaces it, so a reader never sees a half-published part.
@@ -211,7 +237,12 @@ def publish(
     checkpoint("lake.before_manifest")
     manifest["rows"] = sum(p["rows"] for p in parts.values())
     manifest["run_id"] = run_id
-    _write_atomic(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"))
+    try:
+        _write_atomic(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"))
+    except BaseException:
+        if name is not None and name not in before:  # not published: leave the folder as it was
+            (folder / name).unlink(missing_ok=True)
+        raise
     listed = {p["file"] for p in parts.values()}
     for leftover in folder.glob("part-*.parquet"):
         if leftover.name not in listed:
