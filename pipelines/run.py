@@ -9,14 +9,18 @@ every file ends with one status and a one-line message.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import shutil
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -95,7 +99,7 @@ def run_dataset(
     started = datetime.now(UTC)
     deliveries = [d for d in extract.discover(spec, settings.landing) if _period_matches(d, spec, period)]
     results: list[FileResult] = []
-    with connect(settings.warehouse_url) as wh:
+    with connect(settings.warehouse_url) as wh, _scratch(settings.work, run_id):
         load.ensure_warehouse(wh, [spec])
         for delivery in deliveries:
             result = _process(wh, spec, settings, delivery, run_id=run_id, force=force, progress=progress)
@@ -121,6 +125,31 @@ def run_dataset(
 
             publish_run_docs(wh, settings, run_id)  # Data Docs, run report, overview; logs where; never raises
     return results
+
+
+@contextmanager
+def _scratch(work: Path, run_id: str) -> Iterator[None]:
+    """Hold `work/<run_id>.lock` while the run lives; remove the scratch of runs that died without
+    cleaning up (SIGKILL, OOM, power loss): it holds staged rows with identifiers in clear. The OS
+    releases a dead process's lock, so a lock taken without waiting marks a dead run."""
+    work.mkdir(parents=True, exist_ok=True)
+    with (work / f"{run_id}.lock").open("a+b") as claim:
+        fcntl.flock(claim, fcntl.LOCK_EX)
+        for lock in work.glob("*.lock"):
+            if lock.stem == run_id:
+                continue
+            with lock.open("a+b") as other:
+                try:
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live run
+                shutil.rmtree(work / lock.stem, ignore_errors=True)
+                lock.unlink(missing_ok=True)
+        try:
+            yield
+        finally:
+            shutil.rmtree(work / run_id, ignore_errors=True)
+            (work / f"{run_id}.lock").unlink(missing_ok=True)
 
 
 def _process(
