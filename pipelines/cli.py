@@ -46,11 +46,12 @@ class ProgressLine:
 
     def __call__(self, label: str, rows: int) -> None:
         now = time.monotonic()
-        start = self._start.setdefault(label, now - 1e-3)  # the first report already has its first batch
-        if now - self._last < self.every:
+        start = self._start.setdefault(label, now)  # the run reports 0 rows when a file starts
+        if not rows or now - self._last < self.every:
             return
         self._last = now
-        line = f"  {label}: {rows:,} rows read ({rows / (now - start):,.0f} rows/s)"
+        rate = f" ({rows / (now - start):,.0f} rows/s)" if now - start > 0.5 else ""
+        line = f"  {label}: {rows:,} rows read{rate}"
         if self.tty:
             self.stream.write("\r" + line.ljust(78))
         else:

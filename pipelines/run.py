@@ -237,6 +237,8 @@ def _ingest(
     conformer = Conformer(spec, period, delivery.sha256, settings.pseudonym_key)
     validator = Validator(spec)
     stage = publish.Stage(settings.work / run_id / delivery.sha256[:16], spec, conformer.schema)
+    if progress:
+        progress(reader_name, 0)
     try:
         for batch in reader.batches():  # `reader` is closed with the stage, below
             raw = batch.frame.reset_index(drop=True)
