@@ -45,6 +45,7 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 
+SETTLE_MEMORY_LIMIT = os.environ.get("KDS_SETTLE_MEMORY_LIMIT", "512MB")
 RECORDS_SCHEMA = pa.schema([pa.field(ROW_NUMBER, pa.int64()), pa.field("record", pa.string())])
 
 
@@ -88,6 +89,8 @@ class Stage:
         con = duckdb.connect()
         try:
             con.execute(f"SET temp_directory = '{self.folder / 'spill'}'")
+            # Bounded memory whatever the file size: past this DuckDB spills to the scratch folder.
+            con.execute(f"SET memory_limit = '{SETTLE_MEMORY_LIMIT}'")
             con.execute("SET preserve_insertion_order = true")
             good = f"read_parquet('{self.folder / 'good.parquet'}')"
             con.execute(

@@ -225,6 +225,7 @@ def _ingest(
     progress: Progress | None,
 ) -> None:
     assert delivery.period is not None
+    started = time.monotonic()
     raw_path = extract.archive(delivery, settings.raw, spec.name)
     reader = open_source(raw_path, spec)
     reader_name = delivery.name
@@ -260,6 +261,7 @@ def _ingest(
         if validator.blocking:
             result.status = "blocked"
             result.message = f"{delivery.name}: nothing published: {validator.summary()}"
+            result.seconds = round(time.monotonic() - started, 3)
             with wh.transaction():
                 load.record_file(wh, _file_row(result, delivery, run_id), checks)
             return
@@ -278,6 +280,7 @@ def _ingest(
             + ([f"replaces {replaces[:12]}"] if replaces else [])
             + notes
         )
+        result.seconds = round(time.monotonic() - started, 3)  # the audit row is written with the load
         published = publish.published_files(settings.lake, spec, period)
         part = next((f for f in published if f.name.startswith(f"part-{delivery.scope}-")), None)
         load.load_file(
