@@ -100,6 +100,8 @@ def test_march_snapshot_every_row_has_its_fate(kds_home: Path) -> None:
     # Audit per file and run, with check results from GX.
     audit = query("SELECT status, rows_in, rows_loaded, rows_quarantined, rows_duplicate FROM audit.file")
     assert audit == [("loaded", result.rows_in, result.rows_loaded, result.rows_quarantined, result.rows_duplicate)]
+    [(seconds,)] = query("SELECT seconds FROM audit.file")
+    assert seconds and seconds > 0  # measured before the audit row is written with the load
     checks = query("SELECT reason_code, severity, success, unexpected_count FROM audit.check_result")
     by_reason = {c[0]: c for c in checks}
     assert by_reason["unknown_status"][2:] == (False, 1)
