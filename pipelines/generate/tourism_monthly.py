@@ -390,6 +390,8 @@ def generate_tourism_monthly(
             raise ValueError("rows must be >= 0")
         left, month = int(rows), last
         while left > 0:
+            if month < date(2015, 1, 1):
+                raise ValueError(f"{rows} rows reach back before 2015-01 (one row per area per month); ask for fewer")
             take = min(left, len(areas_at(month)))
             months.append((month, take))
             left -= take
