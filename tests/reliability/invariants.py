@@ -110,6 +110,12 @@ def audit_files() -> list[dict[str, Any]]:
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
+def audit_runs() -> list[dict[str, Any]]:
+    cols = ["run_id", "try_number", "status", "files", "rows_in", "rows_loaded", "rows_quarantined", "message"]
+    rows = query(f"SELECT {', '.join(cols)} FROM audit.run ORDER BY finished_at")
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
 # ------------------------------------------------------------------------------------ invariants
 
 

@@ -35,6 +35,7 @@ from tests.reliability.invariants import (
     assert_invariants,
     assert_one_line,
     audit_files,
+    audit_runs,
     lake_as_of,
     landing,
     query,
@@ -201,6 +202,9 @@ def test_disk_full_publishes_nothing_and_the_retry_succeeds(
     assert_atomic_lake(kds_home)  # no temporary file, no unlisted part left in the published folder
     audit = audit_files()
     assert [a["status"] for a in audit] == ["loaded", "failed"] and audit[-1]["message"] == failed.message
+    run = audit_runs()[-1]  # 6. the attempt: its run id, try, status, counts and reason
+    assert (run["run_id"], run["status"], run["files"]) == (audit[-1]["run_id"], "failed", 1)
+    assert failed.message in run["message"]
 
     [retry] = run_dataset("enterprises")
     assert retry.status == "loaded", retry.message
@@ -382,16 +386,23 @@ def test_lock_held_by_a_bi_query_fails_fast_and_never_blocks_readers(
             # While the loader queues for its lock, a reader is served at once, and sees the old state.
             watch.execute("SET statement_timeout = '1s'")
             assert watch.execute("SELECT count(*) FROM core.enterprise WHERE is_current").fetchall() == current
+            watch.execute("RESET statement_timeout")
+            while watch.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'kds' "
+                "AND wait_event_type = 'Lock'"
+            ).fetchall():
+                time.sleep(0.05)
+            gave_up = time.monotonic() - waiting  # lock_timeout, not the 10 s default or forever
         loader.join(120)
-        gave_up = time.monotonic() - waiting
     finally:
         bi.rollback()
         bi.close()
     assert not loader.is_alive()
     [skipped, failed] = results
-    assert failed.status == "failed" and gave_up < 10
+    assert failed.status == "failed" and gave_up < 6, gave_up
     assert_one_line(failed.message, deliveries.april.name, "lock_timeout=2s", "retry")
     assert_past_intact(kds_home, before)
+    assert [a["status"] for a in audit_files()] == ["loaded", "failed"]
 
     retry = run_dataset("enterprises")  # the BI query is over
     assert [r.status for r in retry] == ["skipped_duplicate_file", "loaded"]
