@@ -241,7 +241,9 @@ def _publish(
     manifest["rows"] = sum(p["rows"] for p in parts.values())
     manifest["run_id"] = run_id
     try:
-        _write_atomic(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"))
+        _write_atomic(
+            folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+        )
     except BaseException:
         if name is not None and name not in before:  # not published: leave the folder as it was
             (folder / name).unlink(missing_ok=True)

@@ -130,7 +130,9 @@ def assert_conservation(home: Path, result: Any) -> None:
     loaded: list[int] = []
     for f in published_files(home / "lake", SPEC, period):
         t = pq.read_table(f, columns=[FILE_SHA, ROW_NUMBER])
-        loaded += [n for s, n in zip(t[FILE_SHA].to_pylist(), t[ROW_NUMBER].to_pylist(), strict=True) if s == result.sha256]
+        loaded += [
+            n for s, n in zip(t[FILE_SHA].to_pylist(), t[ROW_NUMBER].to_pylist(), strict=True) if s == result.sha256
+        ]
     quarantined = [r[0] for r in query(
         f"SELECT {ROW_NUMBER} FROM restricted.quarantine WHERE {FILE_SHA} = ? AND period = ?", (result.sha256, period))]  # fmt: skip
     assert len(loaded) == len(set(loaded)) == result.rows_loaded, (result.file, len(loaded), result.rows_loaded)

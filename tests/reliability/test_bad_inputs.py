@@ -198,7 +198,9 @@ def _nfd(path: Path, seed: int) -> Expect:
 @case("invalid-utf8")
 def _invalid_utf8(path: Path, seed: int) -> Expect:
     rows = good(seed)
-    data = csv_text(rows).encode("utf-8").replace(f"Thịnh {seed + 2}".encode(), b"Th\xff\xfenh " + str(seed + 2).encode())
+    data = (
+        csv_text(rows).encode("utf-8").replace(f"Thịnh {seed + 2}".encode(), b"Th\xff\xfenh " + str(seed + 2).encode())
+    )
     path.write_bytes(data)
     names = names_of(rows)
     names[str(rows[2][1])] = f"Công ty TNHH Thương Mại Đồng Xuân Hưng Th\ufffd\ufffdnh {seed + 2}"
@@ -362,7 +364,11 @@ CELL_CASES: list[tuple[str, dict[str, object], tuple[str, Any]]] = [
     ("id-all-zeros", {"rep_id": "000000000000"}, ("quarantine", "invalid_representative_id")),
     ("id-bad-province", {"rep_id": "999085001111"}, ("quarantine", "invalid_representative_id")),
     ("text-sql", {"name": "'); DROP TABLE x; --"}, ("loaded", {"name": "'); DROP TABLE x; --"})),
-    ("text-formula", {"name": '=HYPERLINK("http://x.vn","Bấm")'}, ("loaded", {"name": '=HYPERLINK("http://x.vn","Bấm")'})),
+    (
+        "text-formula",
+        {"name": '=HYPERLINK("http://x.vn","Bấm")'},
+        ("loaded", {"name": '=HYPERLINK("http://x.vn","Bấm")'}),
+    ),
     ("text-plus", {"name": "+84 256 3822 222"}, ("loaded", {"name": "+84 256 3822 222"})),
     ("text-at", {"name": "@SUM(A1:A9)"}, ("loaded", {"name": "@SUM(A1:A9)"})),
 ]
@@ -497,7 +503,7 @@ def test_injection_shaped_text_stays_literal_and_is_neutralised_in_exports(kds_h
         "50% ? $1 %s {0}",  # placeholders and format strings
     ]
     rows = [row(300_000 + 10 * i, name=text) for i, text in enumerate(hostile)] + good(301_000, 2)
-    rows.append(row(302_000, name="=HYPERLINK(\"http://x\")", status="Không rõ"))  # quarantined, exported
+    rows.append(row(302_000, name='=HYPERLINK("http://x")', status="Không rõ"))  # quarantined, exported
     (landing(kds_home) / "doanh_nghiep_20250331.csv").write_text(csv_text(rows), encoding="utf-8")
 
     [result] = run_dataset("enterprises")
@@ -513,7 +519,7 @@ def test_injection_shaped_text_stays_literal_and_is_neutralised_in_exports(kds_h
     with connect(settings.warehouse_url) as wh:
         [path] = export(wh, settings, "enterprises", tmp_path)
     cells = [c.value for r in load_workbook(path).active.iter_rows() for c in r if isinstance(c.value, str)]
-    assert "'=HYPERLINK(\"http://x\")" in cells
+    assert '\'=HYPERLINK("http://x")' in cells
     assert not any(c.startswith(("=", "+", "-", "@")) for c in cells), [c for c in cells if c[:1] in "=+-@"]
 
 
