@@ -10,6 +10,7 @@ every file ends with one status and a one-line message.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -234,9 +235,18 @@ def _ingest(
     reader_name = delivery.name
     period = delivery.period
     notes = []
-    inside = _period_from_hint(reader.layout.period_hint, spec)
+    batches = reader.batches()
+    first = next(batches, None)
+    # The period written inside the file wins over its name (SOURCES.md): a "Kỳ báo cáo" title row,
+    # else the spec's period column (its most common value in the first batch; stray rows of
+    # other periods are then quarantined by the conformer as period_mismatch).
+    hint, where = reader.layout.period_hint, "title"
+    if hint is None and spec.period_column and first is not None and spec.period_column in first.frame:
+        values = first.frame[spec.period_column].dropna()
+        hint, where = (str(values.mode().iat[0]) if len(values) else None), f"column {spec.period_column}"
+    inside = _period_from_hint(hint, spec)
     if inside is not None and inside != period:
-        notes.append(f"period {inside.isoformat()} from the file's title wins over {period.isoformat()} from its name")
+        notes.append(f"period {inside.isoformat()} from the file's {where} wins over {period.isoformat()} from its name")
         period = result.period = inside
     conformer = Conformer(spec, period, delivery.sha256, settings.pseudonym_key)
     validator = Validator(spec)
@@ -244,7 +254,7 @@ def _ingest(
     if progress:
         progress(reader_name, 0)
     try:
-        for batch in reader.batches():  # `reader` is closed with the stage, below
+        for batch in itertools.chain([first] if first is not None else [], batches):  # closed below
             raw = batch.frame.reset_index(drop=True)
             conformed = conformer.conform(raw)
             failures = validator.validate(conformed.frame)

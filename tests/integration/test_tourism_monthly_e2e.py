@@ -96,15 +96,17 @@ def test_commune_report_after_the_reorganisation(kds_home: Path) -> None:
     assert query("SELECT commune_code_2025 FROM core.tourism_monthly WHERE area_level = 'district_pre2025'") == [(None,)]
 
 
-def test_rows_of_another_month_reject_the_file(kds_home: Path) -> None:
-    """Without a title, a file named for January whose rows all say December is rejected, not
-    loaded into January; the message says what the rows hold."""
+def test_the_period_column_wins_over_the_file_name(kds_home: Path) -> None:
+    """Without a title, a file named for January whose rows all say December is loaded into
+    December (SOURCES.md: the period inside the file wins), and the message says so."""
     rows = [r for r in december_rows() if r.fate == "loaded"]
     write_csv(landing(kds_home) / "bao_cao_du_lich_202501.csv", rows)
     [result] = run_dataset("tourism_monthly")
-    assert result.status == "rejected"
-    assert "2024-12" in result.message and "2025-01" in result.message and "\n" not in result.message
-    assert query("SELECT count(*) FROM core.tourism_monthly") == [(0,)]
+    assert result.status == "loaded", result.message
+    assert result.rows_loaded == len(rows)
+    assert "column period wins over 2025-01-01" in result.message
+    assert query("SELECT DISTINCT period FROM core.tourism_monthly") == [(date(2024, 12, 1),)]
+    assert partition_dir(kds_home / "lake", SPEC, date(2024, 12, 1)).exists()
     assert not partition_dir(kds_home / "lake", SPEC, date(2025, 1, 1)).exists()
 
 
