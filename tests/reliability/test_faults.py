@@ -163,6 +163,28 @@ def test_run_killed_keeps_the_past_and_the_rerun_converges(
     assert list((kds_home / "work").iterdir()) == []  # the dead run's staged rows (identifiers in clear) are gone
 
 
+@pytest.mark.parametrize("kds_home", ["duckdb"], indirect=True)
+@pytest.mark.parametrize("marker", ["lake.temp_written", "lake.before_manifest"])
+def test_run_killed_while_replacing_a_partition_leaves_it_unchanged(
+    kds_home: Path, marker: str, deliveries: Deliveries, reference: dict[str, Any], tmp_path: Path
+) -> None:
+    """A corrected March killed mid-publish: readers keep getting the March that was published (its
+    manifest, and the part it lists, byte for byte); the next run cleans up and publishes the correction."""
+    before = load_march(kds_home, deliveries, reference)
+    (landing(kds_home) / deliveries.march.name).unlink()
+    deliver(kds_home, deliveries.march_fixed)
+
+    assert run_child(tmp_path, {"KDS_TEST_KILL_AT": marker}).killed
+    now = assert_past_intact(kds_home, before)
+    assert now["lake"] == before["lake"]
+
+    [corrected] = run_dataset("enterprises")
+    assert corrected.status == "loaded", corrected.message
+    assert_invariants(kds_home, corrected)  # no temporary file, no unlisted part left
+    assert audit_files()[-1]["replaces_sha256"] == audit_files()[0]["sha256"]
+    assert query("SELECT count(*) FROM restricted.quarantine") == [(0,)]
+
+
 # ------------------------------------------------------------------------------------ disk full
 
 
