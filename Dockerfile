@@ -24,6 +24,7 @@ ENV PYTHONUNBUFFERED=1 \
     AIRFLOW__CORE__LOAD_EXAMPLES=False \
     KDS_HOME=/opt/kds/data \
     GX_ANALYTICS_ENABLED=False \
+    UV_CACHE_DIR=/var/cache/uv \
     PATH=/opt/kds/.venv/bin:$PATH
 
 RUN pip install --no-cache-dir "uv==${UV_VERSION}" \
@@ -33,7 +34,7 @@ WORKDIR /opt/kds
 
 # Dependencies first: this layer is rebuilt only when the lock changes, not on every code change.
 COPY pyproject.toml uv.lock README.md ./
-RUN --mount=type=cache,target=/root/.cache/uv \
+RUN --mount=type=cache,target=/var/cache/uv \
     uv sync --frozen --no-dev --no-install-project
 
 # The project, installed editable: specs, suites and reference lists are read from /opt/kds at run time.
@@ -42,7 +43,7 @@ COPY schemas ./schemas
 COPY expectations ./expectations
 COPY dags ./dags
 COPY docker ./docker
-RUN --mount=type=cache,target=/root/.cache/uv \
+RUN --mount=type=cache,target=/var/cache/uv \
     uv sync --frozen --no-dev \
  && airflow version \
  && mkdir -p /opt/kds/data /opt/airflow/logs \
