@@ -25,7 +25,7 @@ import re
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -568,6 +568,38 @@ def add_stray_spaces(text: str, rng: Rng) -> str:
     if style == 1 and " " in text:
         return text.replace(" ", "  ", 1)
     return text + " "
+
+
+def text_defects(
+    values: dict[str, Any],
+    rng: Rng,
+    rates: Mapping[str, float],
+    *,
+    nfd_columns: Sequence[str],
+    space_columns: Sequence[str],
+    nfd_all_columns: Sequence[str] = (),
+) -> list[str]:
+    """The text defects every generator injects into a row, in this order (the seeded draws stay
+    the same): one cell in NFD, one cell with stray spaces, then — a file's habit — every text
+    cell of `nfd_all_columns` in NFD. Returns the defects applied, for the stats."""
+    hits = []
+    if rng.chance(rates["nfd_cell"]):
+        col = rng.pick(nfd_columns)
+        cell = values.get(col)
+        if isinstance(cell, str) and nfd(cell) != cell:
+            values[col] = nfd(cell)
+            hits.append("nfd_cell")
+    if rng.chance(rates["whitespace"]):
+        col = rng.pick(space_columns)
+        cell = values.get(col)
+        if isinstance(cell, str) and cell:
+            values[col] = add_stray_spaces(cell, rng)
+            hits.append("whitespace")
+    for col in nfd_all_columns:
+        cell = values.get(col)
+        if isinstance(cell, str):
+            values[col] = nfd(cell)
+    return hits
 
 
 # --------------------------------------------------------------------------------------------

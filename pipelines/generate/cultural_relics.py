@@ -63,7 +63,6 @@ from pipelines.generate.common import (
     TitleLine,
     Unit,
     Weighted,
-    add_stray_spaces,
     check_fmt,
     choose_csv_dialect,
     choose_headers,
@@ -76,12 +75,12 @@ from pipelines.generate.common import (
     is_urban,
     legacy,
     legacy_fits_cp1258,
-    nfd,
     period_of,
     random_date,
     random_place_style,
     signature_footer,
     style_place,
+    text_defects,
     unit_at,
     write_stats,
 )
@@ -496,18 +495,8 @@ class RowRenderer:
             values["stt"] = self.stt
         if "ghi_chu" in self.columns:
             values["ghi_chu"] = rng.pick(GHI_CHU) if rng.chance(0.15) else None
-        if rng.chance(rates["nfd_cell"]):
-            col = rng.pick(("managed_by", "decided_by"))
-            cell = values[col]
-            if isinstance(cell, str) and nfd(cell) != cell:
-                values[col] = nfd(cell)
-                hit.append("nfd_cell")
-        if rng.chance(rates["whitespace"]):
-            col = rng.pick(("name", "managed_by", "decided_by", "commune_name"))
-            cell = values[col]
-            if isinstance(cell, str) and cell:
-                values[col] = add_stray_spaces(cell, rng)
-                hit.append("whitespace")
+        hit += text_defects(values, rng, rates, nfd_columns=("managed_by", "decided_by"),
+                            space_columns=("name", "managed_by", "decided_by", "commune_name"))  # fmt: skip
         if hard:
             hit.append(hard)
             stats.example(hard, row=row_number, relic=r.name)

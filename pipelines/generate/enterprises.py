@@ -84,7 +84,6 @@ from pipelines.generate.common import (
     Unit,
     Weighted,
     XlsxTableWriter,
-    add_stray_spaces,
     check_fmt,
     choose_csv_dialect,
     choose_title_lines,
@@ -102,7 +101,6 @@ from pipelines.generate.common import (
     legacy,
     legacy_fits_cp1258,
     legacy_truth,
-    nfd,
     numbering_row,
     old_communes,
     old_tone,
@@ -112,6 +110,7 @@ from pipelines.generate.common import (
     random_person,
     random_place_style,
     style_place,
+    text_defects,
     vietnamese_long_date,
     write_stats,
 )
@@ -879,23 +878,8 @@ class RowRenderer:
                                   encoding=style.legacy_encoding)  # fmt: skip
         if legacy_done:
             hit.append("legacy_text")
-        if rng.chance(rates["nfd_cell"]):
-            col = rng.pick(self.text_columns)
-            v = values[col]
-            if isinstance(v, str) and nfd(v) != v:
-                values[col] = nfd(v)
-                hit.append("nfd_cell")
-        if rng.chance(rates["whitespace"]):
-            col = rng.pick(self.text_columns)
-            v = values[col]
-            if isinstance(v, str) and v:
-                values[col] = add_stray_spaces(v, rng)
-                hit.append("whitespace")
-        if style.nfd_all:
-            for col in self.text_columns:
-                v = values[col]
-                if isinstance(v, str):
-                    values[col] = nfd(v)
+        hit += text_defects(values, rng, rates, nfd_columns=self.text_columns, space_columns=self.text_columns,
+                            nfd_all_columns=self.text_columns if style.nfd_all else ())  # fmt: skip
 
         for defect in hit:
             stats.count(defect)

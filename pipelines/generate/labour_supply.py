@@ -75,7 +75,6 @@ from pipelines.generate.common import (
     TitleLine,
     Unit,
     Weighted,
-    add_stray_spaces,
     check_fmt,
     choose_csv_dialect,
     choose_headers,
@@ -90,7 +89,6 @@ from pipelines.generate.common import (
     is_urban,
     legacy,
     legacy_fits_cp1258,
-    nfd,
     old_communes,
     period_of,
     person_id_cell,
@@ -98,6 +96,7 @@ from pipelines.generate.common import (
     random_place_style,
     signature_footer,
     style_place,
+    text_defects,
     unit_at,
     write_stats,
 )
@@ -712,23 +711,8 @@ class RowRenderer:
             if isinstance(cell, str) and legacy(cell, style.legacy_encoding) != cell:
                 values[col] = legacy(cell, style.legacy_encoding)
                 hit.append("legacy_cell")
-        if rng.chance(rates["nfd_cell"]):
-            col = rng.pick(self.text_columns)
-            cell = values.get(col)
-            if isinstance(cell, str) and nfd(cell) != cell:
-                values[col] = nfd(cell)
-                hit.append("nfd_cell")
-        if rng.chance(rates["whitespace"]):
-            col = rng.pick(self.text_columns)
-            cell = values.get(col)
-            if isinstance(cell, str) and cell:
-                values[col] = add_stray_spaces(cell, rng)
-                hit.append("whitespace")
-        if style.nfd_all:
-            for col in self.text_columns:
-                cell = values.get(col)
-                if isinstance(cell, str):
-                    values[col] = nfd(cell)
+        hit += text_defects(values, rng, rates, nfd_columns=self.text_columns, space_columns=self.text_columns,
+                            nfd_all_columns=self.text_columns if style.nfd_all else ())  # fmt: skip
         if hard:
             hit.append(hard)
         for defect in hit:
