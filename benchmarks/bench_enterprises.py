@@ -61,7 +61,12 @@ def floor_xlsx(path: Path) -> tuple[int, float]:
 
 
 def run_pipeline(home: Path) -> dict[str, object]:
-    env = {**os.environ, "KDS_HOME": str(home), "KDS_PSEUDONYM_KEY": "bench-key-" + "0" * 40, "GX_ANALYTICS_ENABLED": "False"}
+    env = {
+        **os.environ,
+        "KDS_HOME": str(home),
+        "KDS_PSEUDONYM_KEY": "bench-key-" + "0" * 40,
+        "GX_ANALYTICS_ENABLED": "False",
+    }
     env.pop("KDS_WAREHOUSE_URL", None)
     out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, cwd=REPO, check=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))

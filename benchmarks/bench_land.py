@@ -55,7 +55,12 @@ print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUS
 
 
 def child(code: str, home: Path, *args: str) -> dict[str, object]:
-    env = {**os.environ, "KDS_HOME": str(home), "KDS_PSEUDONYM_KEY": "bench-key-" + "0" * 40, "GX_ANALYTICS_ENABLED": "False"}
+    env = {
+        **os.environ,
+        "KDS_HOME": str(home),
+        "KDS_PSEUDONYM_KEY": "bench-key-" + "0" * 40,
+        "GX_ANALYTICS_ENABLED": "False",
+    }
     env.pop("KDS_WAREHOUSE_URL", None)
     out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, cwd=REPO)
     if out.returncode:

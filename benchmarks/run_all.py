@@ -25,7 +25,13 @@ def main() -> int:
     quick = args.quick
     runs = [
         ["bench_resolver.py"],
-        ["bench_enterprises.py", "--csv-rows", "20000" if quick else "200000", "--xlsx-rows", "2000" if quick else "20000"],
+        [
+            "bench_enterprises.py",
+            "--csv-rows",
+            "20000" if quick else "200000",
+            "--xlsx-rows",
+            "2000" if quick else "20000",
+        ],
         ["bench_land.py", "--rows", "50000" if quick else "2000000"],
     ]
     if os.environ.get("KDS_TEST_POSTGRES_URL"):

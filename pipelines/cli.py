@@ -90,7 +90,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _table(rows: list[list[str]], out: TextIO) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for j, row in enumerate(rows):
-        out.write("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip() + "\n")
+        out.write(
+            "  ".join(
+                cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+            + "\n"
+        )
         if j == 0:
             out.write("  ".join("-" * w for w in widths) + "\n")
 
@@ -316,8 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="write realistic department exports (with their defects)")
     p.add_argument("dataset", help="dataset name or 'all'")
     p.add_argument("--rows", type=int, default=None, help="data rows per file (default: realistic volume)")
-    p.add_argument("--max-rows", type=int, default=None,
-                   help="cap each dataset's realistic default volume (a quick sample; ignored with --rows)")
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=None,
+        help="cap each dataset's realistic default volume (a quick sample; ignored with --rows)",
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", default=None, help="folder (default: $KDS_HOME/landing/<dataset>)")
     p.set_defaults(func=cmd_generate)
@@ -342,12 +351,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", default=None, help="show: only this delivered file name")
     p.add_argument("--limit", type=int, default=None, help="show: at most this many rows")
     p.add_argument("--out", default=None, help="export: folder (default $KDS_HOME/exports/)")
-    p.add_argument("--full", action="store_true",
-                   help="export: every row of the delivered file, quarantined ones highlighted (to send back whole)")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="export: every row of the delivered file, quarantined ones highlighted (to send back whole)",
+    )
     p.set_defaults(func=cmd_quarantine)
 
     p = sub.add_parser("warehouse", help="warehouse administration")
-    p.add_argument("action", choices=["roles"], help="roles: create/refresh the owner, loader, bi_reader, steward roles")
+    p.add_argument(
+        "action", choices=["roles"], help="roles: create/refresh the owner, loader, bi_reader, steward roles"
+    )
     p.set_defaults(func=cmd_warehouse)
 
     p = sub.add_parser("key", help="print a new random pseudonymisation key (for KDS_PSEUDONYM_KEY)")

@@ -84,7 +84,9 @@ def build_ingest_dag(spec: DatasetSpec) -> DAG:
             "on_failure_callback": FailureNotifier(),
         },
         params={
-            "period": Param(None, type=["null", "string"], description="Only this period, e.g. 2025-03-31 / 2025-03 / 2025"),
+            "period": Param(
+                None, type=["null", "string"], description="Only this period, e.g. 2025-03-31 / 2025-03 / 2025"
+            ),
             "force": Param(False, type="boolean", description="Re-process files that were already loaded"),
         },
     ) as dag:
@@ -122,8 +124,13 @@ def build_reference_dag() -> DAG:
         max_active_runs=1,
         doc_md=REFERENCE_DOC,
         tags=["kds", "reference"],
-        default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5),
-                      "execution_timeout": timedelta(minutes=30), "on_failure_callback": FailureNotifier()},
+        default_args={
+            "owner": "data-platform",
+            "retries": 2,
+            "retry_delay": timedelta(minutes=5),
+            "execution_timeout": timedelta(minutes=30),
+            "on_failure_callback": FailureNotifier(),
+        },
     ) as dag:
 
         @task(task_id="refresh", pool=WAREHOUSE_POOL, outlets=[Asset(name="ref", uri="kds://warehouse/ref")])
@@ -159,8 +166,13 @@ def build_marts_dag(specs: list[DatasetSpec]) -> DAG:
         max_active_runs=1,
         doc_md=MARTS_DOC,
         tags=["kds", "marts"],
-        default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5),
-                      "execution_timeout": timedelta(hours=1), "on_failure_callback": FailureNotifier()},
+        default_args={
+            "owner": "data-platform",
+            "retries": 2,
+            "retry_delay": timedelta(minutes=5),
+            "execution_timeout": timedelta(hours=1),
+            "on_failure_callback": FailureNotifier(),
+        },
     ) as dag:
 
         @task(task_id="build", pool=WAREHOUSE_POOL)
@@ -204,8 +216,13 @@ def build_watch_dag() -> DAG:
         max_active_runs=1,
         doc_md=WATCH_DOC,
         tags=["kds", "watch"],
-        default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=10),
-                      "execution_timeout": timedelta(minutes=15), "on_failure_callback": FailureNotifier()},
+        default_args={
+            "owner": "data-platform",
+            "retries": 2,
+            "retry_delay": timedelta(minutes=10),
+            "execution_timeout": timedelta(minutes=15),
+            "on_failure_callback": FailureNotifier(),
+        },
         params={"as_of": Param(None, type=["null", "string"], description="Check as of this date (YYYY-MM-DD)")},
     ) as dag:
 

@@ -154,7 +154,13 @@ def _insert_bridges(wh: Warehouse, spec: DatasetSpec, part: Path, scope: str, ru
         wh.insert_arrow(bridge.table, pa.RecordBatchReader.from_batches(schema, batches()))
 
 
-_ARROW_TYPES = {"text": pa.string(), "bigint": pa.int64(), "double": pa.float64(), "date": pa.date32(), "boolean": pa.bool_()}
+_ARROW_TYPES = {
+    "text": pa.string(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "date": pa.date32(),
+    "boolean": pa.bool_(),
+}
 
 
 _STAGE = "kds_stage"
@@ -199,7 +205,9 @@ def _scd2_apply(wh: Warehouse, spec: DatasetSpec, snapshot: date, files: Sequenc
     wh.execute(f"DROP TABLE IF EXISTS {_STAGE}")
 
 
-def _load_scd2(wh: Warehouse, spec: DatasetSpec, period: date, lake_periods: dict[date, list[Path]], run_id: str) -> None:
+def _load_scd2(
+    wh: Warehouse, spec: DatasetSpec, period: date, lake_periods: dict[date, list[Path]], run_id: str
+) -> None:
     target = qualified(spec.target_table)
     # Roll back to the state before `period`, then replay the published snapshots from there on.
     wh.execute(f"DELETE FROM {target} WHERE valid_from >= ?", (period,))
@@ -241,7 +249,15 @@ def load_file(
 
 
 def replace_quarantine(
-    wh: Warehouse, spec: DatasetSpec, period: date, scope: str, rows: pa.Table, *, file_name: str, sha256: str, run_id: str
+    wh: Warehouse,
+    spec: DatasetSpec,
+    period: date,
+    scope: str,
+    rows: pa.Table,
+    *,
+    file_name: str,
+    sha256: str,
+    run_id: str,
 ) -> None:
     """The quarantine of a (dataset, period, scope) is that of its latest delivery."""
     wh.execute(

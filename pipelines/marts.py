@@ -60,9 +60,7 @@ class Mart:
 
 def _geo_select(geography: str) -> tuple[str, str]:
     if geography == "pre2025":
-        select = (
-            "f.district_code_pre2025 AS district_code_pre2025, f.commune_code_pre2025 AS commune_code_pre2025"
-        )
+        select = "f.district_code_pre2025 AS district_code_pre2025, f.commune_code_pre2025 AS commune_code_pre2025"
         group = "f.district_code_pre2025, f.commune_code_pre2025"
     else:
         select = "f.commune_code_2025 AS commune_code_2025"
@@ -283,7 +281,9 @@ POVERTY = Mart(
         Measure("households", "count(*)", "Số hộ trong danh sách rà soát / Households in the review"),
         Measure("poor_households", f"count(*) FILTER (WHERE {_POOR})", "Hộ nghèo / Poor households"),
         Measure("near_poor_households", f"count(*) FILTER (WHERE {_NEAR_POOR})", "Hộ cận nghèo / Near-poor households"),
-        Measure("poor_members", f"sum(f.members) FILTER (WHERE {_POOR})", "Nhân khẩu hộ nghèo / People in poor households"),
+        Measure(
+            "poor_members", f"sum(f.members) FILTER (WHERE {_POOR})", "Nhân khẩu hộ nghèo / People in poor households"
+        ),
         Measure(
             "inconsistent_classifications",
             "count(*) FILTER (WHERE NOT f.is_classification_consistent)",
@@ -293,7 +293,11 @@ POVERTY = Mart(
     ),
     derived=(
         ("poor_rate_pct", _share("poor_households", "households"), "Tỷ lệ hộ nghèo (%) / Poor household rate (%)"),
-        ("near_poor_rate_pct", _share("near_poor_households", "households"), "Tỷ lệ hộ cận nghèo (%) / Near-poor rate (%)"),
+        (
+            "near_poor_rate_pct",
+            _share("near_poor_households", "households"),
+            "Tỷ lệ hộ cận nghèo (%) / Near-poor rate (%)",
+        ),
     ),
     requires=("core.poor_household",),
 )
@@ -312,9 +316,13 @@ POVERTY_ETHNICITY = Mart(
     ),
     measures=(
         Measure("households", "count(*)", "Số hộ rà soát / Households reviewed", sensitive_split=True),
-        Measure("poor_households", f"count(*) FILTER (WHERE {_POOR})", "Hộ nghèo / Poor households", sensitive_split=True),
         Measure(
-            "near_poor_households", f"count(*) FILTER (WHERE {_NEAR_POOR})", "Hộ cận nghèo / Near-poor households",
+            "poor_households", f"count(*) FILTER (WHERE {_POOR})", "Hộ nghèo / Poor households", sensitive_split=True
+        ),
+        Measure(
+            "near_poor_households",
+            f"count(*) FILTER (WHERE {_NEAR_POOR})",
+            "Hộ cận nghèo / Near-poor households",
             sensitive_split=True,
         ),
     ),
@@ -338,7 +346,13 @@ LABOUR = Mart(
         Measure("employed", "count(*) FILTER (WHERE f.activity_status = 'Có việc làm')", "Có việc làm / Employed"),
         Measure("unemployed", "count(*) FILTER (WHERE f.activity_status = 'Thất nghiệp')", "Thất nghiệp / Unemployed"),
     ),
-    derived=(("unemployment_rate_pct", _share("unemployed", "labour_force"), "Tỷ lệ thất nghiệp (%) / Unemployment rate (%)"),),
+    derived=(
+        (
+            "unemployment_rate_pct",
+            _share("unemployed", "labour_force"),
+            "Tỷ lệ thất nghiệp (%) / Unemployment rate (%)",
+        ),
+    ),
     requires=("core.labour_supply", "ref.date"),
 )
 
@@ -353,7 +367,9 @@ LABOUR_OCCUPATION = Mart(
         ("month", "f.month_label", "Tháng (YYYY-MM) / Month"),
         ("occupation_vsco_group", "f.occupation_vsco_group", "Nhóm nghề cấp 1 VSCO 2020 / VSCO 2020 major group"),
     ),
-    measures=(Measure("employed", "count(*) FILTER (WHERE f.activity_status = 'Có việc làm')", "Có việc làm / Employed"),),
+    measures=(
+        Measure("employed", "count(*) FILTER (WHERE f.activity_status = 'Có việc làm')", "Có việc làm / Employed"),
+    ),
     requires=("core.labour_supply", "ref.date"),
 )
 
@@ -374,7 +390,9 @@ TOURISM = Mart(
         Measure("overnight_guests", "sum(f.overnight_guests)", "Khách lưu trú / Overnight guests"),
         Measure("guest_nights", "sum(f.guest_nights)", "Ngày khách lưu trú / Guest nights"),
         Measure(
-            "revenue_total_million_vnd", "sum(f.revenue_total_million_vnd)", "Tổng doanh thu (triệu đồng) / Revenue (million VND)"
+            "revenue_total_million_vnd",
+            "sum(f.revenue_total_million_vnd)",
+            "Tổng doanh thu (triệu đồng) / Revenue (million VND)",
         ),
     ),
     year_on_year=("visitors_total", "visitors_international", "revenue_total_million_vnd"),
@@ -437,7 +455,8 @@ RELICS = Mart(
     measures=(
         Measure("relics", "count(*)", "Số di tích / Relics"),
         Measure(
-            "protected_area_ha", "round(CAST(sum(f.protected_area_m2) / 10000.0 AS NUMERIC), 2)",
+            "protected_area_ha",
+            "round(CAST(sum(f.protected_area_m2) / 10000.0 AS NUMERIC), 2)",
             "Diện tích khoanh vùng (ha) / Protected area (ha)",
         ),
     ),
@@ -445,5 +464,13 @@ RELICS = Mart(
 )
 
 MARTS: tuple[Mart, ...] = (
-    ENTERPRISE, POVERTY, POVERTY_ETHNICITY, LABOUR, LABOUR_OCCUPATION, TOURISM, ACCOMMODATION, LAND, RELICS,
+    ENTERPRISE,
+    POVERTY,
+    POVERTY_ETHNICITY,
+    LABOUR,
+    LABOUR_OCCUPATION,
+    TOURISM,
+    ACCOMMODATION,
+    LAND,
+    RELICS,
 )

@@ -217,7 +217,11 @@ def _publish(
 ) -> Path:
     for stale in folder.glob(".*.tmp-*"):  # left by a run killed before its rename
         stale.unlink(missing_ok=True)
-    manifest = read_manifest(folder) or {"dataset": spec.name, "period": period_label(period, spec.granularity), "parts": {}}
+    manifest = read_manifest(folder) or {
+        "dataset": spec.name,
+        "period": period_label(period, spec.granularity),
+        "parts": {},
+    }
     parts: dict[str, Any] = manifest["parts"]
     before = {p["file"] for p in parts.values()}
     name: str | None = None

@@ -193,7 +193,9 @@ def _process(
     return result
 
 
-def _file_row(result: FileResult, delivery: extract.Delivery, run_id: str, replaces: str | None = None) -> dict[str, Any]:
+def _file_row(
+    result: FileResult, delivery: extract.Delivery, run_id: str, replaces: str | None = None
+) -> dict[str, Any]:
     return {
         "run_id": run_id, "dataset": result.dataset, "file_name": result.file, "sha256": result.sha256,
         "period": result.period, "scope": delivery.scope, "status": result.status, "rows_in": result.rows_in,
@@ -246,7 +248,9 @@ def _ingest(
         hint, where = (str(values.mode().iat[0]) if len(values) else None), f"column {spec.period_column}"
     inside = _period_from_hint(hint, spec)
     if inside is not None and inside != period:
-        notes.append(f"period {inside.isoformat()} from the file's {where} wins over {period.isoformat()} from its name")
+        notes.append(
+            f"period {inside.isoformat()} from the file's {where} wins over {period.isoformat()} from its name"
+        )
         period = result.period = inside
     conformer = Conformer(spec, period, delivery.sha256, settings.pseudonym_key)
     validator = Validator(spec)
@@ -311,7 +315,9 @@ def _published_periods(settings: Settings, spec: DatasetSpec) -> dict[date, list
     periods: dict[date, list[Any]] = {}
     for folder in sorted(root.glob("period=*")):
         label = folder.name.split("=", 1)[1]
-        value = date.fromisoformat(label if len(label) == 10 else f"{label}-01" if len(label) == 7 else f"{label}-01-01")
+        value = date.fromisoformat(
+            label if len(label) == 10 else f"{label}-01" if len(label) == 7 else f"{label}-01-01"
+        )
         files = publish.published_files(settings.lake, spec, value)
         if files:
             periods[value] = files

@@ -182,7 +182,9 @@ class DatasetSpec:
         for col in self.columns:
             if col.name == name:
                 if col.output_name is None:
-                    raise SpecError(f"{self.path.name}: column {name!r} is personal and never leaves the restricted zone")
+                    raise SpecError(
+                        f"{self.path.name}: column {name!r} is personal and never leaves the restricted zone"
+                    )
                 return col.output_name
         return name
 
@@ -331,14 +333,22 @@ def load_spec(path: Path) -> DatasetSpec:
         if completes:
             target = next((c for c in columns if c.name == dname), None)
             if target is None or target.pii != "none" or d.get("type") != target.type:
-                raise SpecError(f"{path.name}: key 'derived.{dname}.completes' needs a non-personal column of that name and type")
+                raise SpecError(
+                    f"{path.name}: key 'derived.{dname}.completes' needs a non-personal column of that name and type"
+                )
         elif dname in names:
-            raise SpecError(f"{path.name}: key 'derived.{dname}' repeats a column name (set 'completes: true' to fill it by rule)")
+            raise SpecError(
+                f"{path.name}: key 'derived.{dname}' repeats a column name (set 'completes: true' to fill it by rule)"
+            )
         derived.append(
             DerivedSpec(
                 name=dname,
-                type=_choice(_req(d, "type", f"derived.{dname}.", path, str), COLUMN_TYPES, f"derived.{dname}.type", path),
-                description=_text(_req(d, "description", f"derived.{dname}.", path, (dict, str)), f"derived.{dname}.description", path),
+                type=_choice(
+                    _req(d, "type", f"derived.{dname}.", path, str), COLUMN_TYPES, f"derived.{dname}.type", path
+                ),
+                description=_text(
+                    _req(d, "description", f"derived.{dname}.", path, (dict, str)), f"derived.{dname}.description", path
+                ),
                 completes=completes,
             )
         )

@@ -45,7 +45,9 @@ def dataset_status(settings: Settings, today: date | None = None) -> list[dict[s
                     (name,),
                 )
                 loaded_period = p[0][0]
-                r = wh.query(f"SELECT max(finished_at) FROM {qualified(AUDIT_RUN.qualified)} WHERE dataset = ?", (name,))
+                r = wh.query(
+                    f"SELECT max(finished_at) FROM {qualified(AUDIT_RUN.qualified)} WHERE dataset = ?", (name,)
+                )
                 last_run = r[0][0]
             rows.append(
                 {

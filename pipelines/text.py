@@ -17,10 +17,7 @@ from viparse.normalize.encodings import CHARMAPS
 LEGACY_ENCODINGS = ("tcvn3", "vni")
 
 # Letters of the Vietnamese alphabet in NFC, both cases: what repaired text must consist of.
-_VIET_LOWER = (
-    "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệghiìíỉĩịklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvxyỳýỷỹỵ"
-    "fjwz"
-)
+_VIET_LOWER = "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệghiìíỉĩịklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvxyỳýỷỹỵfjwz"
 _VIET_LETTERS = frozenset(_VIET_LOWER + _VIET_LOWER.upper())
 _SPACE_RE = re.compile(r"\s+")
 

@@ -180,7 +180,11 @@ class Validator:
         batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(
             self._suite,
-            result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0, "return_unexpected_index_query": False},
+            result_format={
+                "result_format": "COMPLETE",
+                "partial_unexpected_count": 0,
+                "return_unexpected_index_query": False,
+            },
         )
         for res in result.results:
             check = self.checks[int(res.expectation_config.meta["check"])]

@@ -899,7 +899,9 @@ def _open_xlsx(path: Path) -> _Opened:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         visible = [m.name for m in workbook.sheets_metadata if str(m.visible).endswith("Visible")]
         if not visible:
-            raise SourceError(f"{path.name}: the workbook has no visible worksheet; unhide the data sheet", "empty_file")
+            raise SourceError(
+                f"{path.name}: the workbook has no visible worksheet; unhide the data sheet", "empty_file"
+            )
         sheet = workbook.get_sheet_by_name(visible[0])
     except SourceError:
         raise

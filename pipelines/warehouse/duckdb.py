@@ -82,7 +82,9 @@ class DuckDBWarehouse(Warehouse):
         cols = ", ".join(f'"{n}"' for n in names)
         self._con.register("_kds_insert", data)
         try:
-            row = self._con.execute(f"INSERT INTO {qualified(table)} ({cols}) SELECT {cols} FROM _kds_insert").fetchone()
+            row = self._con.execute(
+                f"INSERT INTO {qualified(table)} ({cols}) SELECT {cols} FROM _kds_insert"
+            ).fetchone()
         finally:
             self._con.unregister("_kds_insert")
         return int(row[0]) if row else 0

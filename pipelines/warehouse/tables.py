@@ -158,7 +158,9 @@ def bridge_tables(spec: DatasetSpec) -> list[Table]:
         columns += [core[c] for c in bridge.carry]
         columns += [core[PERIOD], core["_scope"], core["_run_id"]]
         _, _, name = bridge.table.partition(".")
-        comment = f"{bridge.description.vi} / {bridge.description.en}. {bridge.grain} Nguồn / source: {spec.department}."
+        comment = (
+            f"{bridge.description.vi} / {bridge.description.en}. {bridge.grain} Nguồn / source: {spec.department}."
+        )
         tables.append(Table("core", name, tuple(columns), comment))
     return tables
 

@@ -74,8 +74,12 @@ def test_march_snapshot_every_row_has_its_fate(kds_home: Path) -> None:
     assert all(s[8] for s in state) and all(s[6] == date(2025, 3, 31) for s in state)
 
     # Places resolved in both code systems, whatever the style (abbreviations, TCVN3 text).
-    geo = {r[0]: r[1:] for r in query(
-        "SELECT tax_code, commune_code_pre2025, district_code_pre2025, commune_code_2025 FROM core.enterprise")}
+    geo = {
+        r[0]: r[1:]
+        for r in query(
+            "SELECT tax_code, commune_code_pre2025, district_code_pre2025, commune_code_2025 FROM core.enterprise"
+        )
+    }
     assert geo[T[0]] == ("21550", "540", "21601")  # P. Nhơn Bình, TP. Quy Nhơn → Phường Quy Nhơn Đông
     assert geo[T[1]][:2] == ("21952", "550")  # Thị trấn Tuy Phước typed in TCVN3
     assert geo[T[4]][:2] == ("21853", "548")  # Thị trấn Ngô Mây (Phù Cát), not Phường Ngô Mây
@@ -87,13 +91,19 @@ def test_march_snapshot_every_row_has_its_fate(kds_home: Path) -> None:
             assert numbers[row.tax_code] == FIRST_DATA_ROW_XLSX + i
 
     # Values parsed from Vietnamese formats.
-    t4 = query("SELECT legal_form, registered_date, charter_capital_vnd, main_vsic, main_vsic_section FROM core.enterprise WHERE tax_code = ?", (T[4],))
+    t4 = query(
+        "SELECT legal_form, registered_date, charter_capital_vnd, main_vsic, main_vsic_section FROM core.enterprise WHERE tax_code = ?",
+        (T[4],),
+    )
     assert t4 == [("Công ty cổ phần", date(2019, 3, 5), 2_000_000_000, "0111", "A")]
 
     # Quarantine: reason codes and Excel row numbers.
     quarantined = query(
-        "SELECT _source_row_number, reason_code, reason_codes, record FROM restricted.quarantine ORDER BY 1")
-    expected = {FIRST_DATA_ROW_XLSX + i: r.fate.split(":")[1] for i, r in enumerate(rows) if r.fate.startswith("quarantine")}
+        "SELECT _source_row_number, reason_code, reason_codes, record FROM restricted.quarantine ORDER BY 1"
+    )
+    expected = {
+        FIRST_DATA_ROW_XLSX + i: r.fate.split(":")[1] for i, r in enumerate(rows) if r.fate.startswith("quarantine")
+    }
     assert {q[0]: q[1] for q in quarantined} == expected
     assert all(json.loads(str(q[3]))["tax_code"] for q in quarantined)
 

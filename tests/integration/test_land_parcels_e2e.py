@@ -99,7 +99,10 @@ def test_a_commune_snapshot_replaces_only_that_commune(kds_home: Path) -> None:
     assert [r.status for r in results][-1] == "loaded"
     assert query("SELECT DISTINCT period FROM core.land_parcel WHERE _scope = '21550'") == [(date(2025, 9, 30),)]
     assert query("SELECT count(*) FROM core.land_parcel WHERE _scope = '21550'") == [(len(september),)]
-    assert bridge()[("21550", 12, 101)] == [(1, "ODT", "TT25_2014", "phi_nong_nghiep"), (2, "CLN", "TT25_2014", "nong_nghiep")]
+    assert bridge()[("21550", 12, 101)] == [
+        (1, "ODT", "TT25_2014", "phi_nong_nghiep"),
+        (2, "CLN", "TT25_2014", "nong_nghiep"),
+    ]
     assert ("21550", 12, 106) not in bridge()
     assert query("SELECT * FROM core.land_parcel_use WHERE _scope = '21952' ORDER BY 1, 2, 3, 4") == tuy_phuoc_before
 

@@ -27,7 +27,9 @@ def test_enterprise_mart_in_both_geographies(kds_home: Path) -> None:
         assert counts["mart.enterprise_monthly_pre2025"] > 0 and counts["mart.enterprise_monthly_2025"] > 0
         for geography in ("pre2025", "2025"):
             table = f"mart.enterprise_monthly_{geography}"
-            months = wh.query(f"SELECT month, sum(enterprises), sum(active), sum(suspended) FROM {table} GROUP BY 1 ORDER BY 1")
+            months = wh.query(
+                f"SELECT month, sum(enterprises), sum(active), sum(suspended) FROM {table} GROUP BY 1 ORDER BY 1"
+            )
             # March: 6 enterprises, T7 suspended; April: T7 gone, T0 suspended, T10 new.
             assert [(m, int(n), int(a), int(s)) for m, n, a, s in months] == [
                 ("2025-03", 6, 5, 1),
@@ -50,11 +52,17 @@ def test_enterprise_mart_in_both_geographies(kds_home: Path) -> None:
         assert int(new_in_april[0][0]) == 1  # T10, registered 2025-04-15
         assert T[10]  # the fixture's new enterprise
         # Rebuilding gives the same tables.
-        before = wh.query("SELECT * FROM mart.enterprise_monthly_2025 ORDER BY ALL" if wh.dialect == "duckdb"
-                          else "SELECT * FROM mart.enterprise_monthly_2025 ORDER BY 1, 2, 3")
+        before = wh.query(
+            "SELECT * FROM mart.enterprise_monthly_2025 ORDER BY ALL"
+            if wh.dialect == "duckdb"
+            else "SELECT * FROM mart.enterprise_monthly_2025 ORDER BY 1, 2, 3"
+        )
         build_marts(wh)
-        after = wh.query("SELECT * FROM mart.enterprise_monthly_2025 ORDER BY ALL" if wh.dialect == "duckdb"
-                         else "SELECT * FROM mart.enterprise_monthly_2025 ORDER BY 1, 2, 3")
+        after = wh.query(
+            "SELECT * FROM mart.enterprise_monthly_2025 ORDER BY ALL"
+            if wh.dialect == "duckdb"
+            else "SELECT * FROM mart.enterprise_monthly_2025 ORDER BY 1, 2, 3"
+        )
         assert before == after
 
 
@@ -70,7 +78,5 @@ def test_every_mart_builds_on_empty_core_tables(kds_home: Path) -> None:
         present = {t for (t,) in wh.query("SELECT table_schema || '.' || table_name FROM information_schema.tables")}
         expected = {m.name for m in MARTS if all(r in present for r in m.requires)}
         assert expected <= built
-        comments = wh.query(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'mart'"
-        )
+        comments = wh.query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'mart'")
         assert comments[0][0] >= 2 * len(expected)

@@ -29,8 +29,12 @@ def test_reference_tables_load_and_reload_identically() -> None:
         )
         assert bd_communes == [(155,)]
         # Validity: pre-2025 units end when the 2025 units begin.
-        assert wh.query("SELECT DISTINCT valid_to FROM ref.admin_unit WHERE code_system = 'pre2025'") == [(date(2025, 7, 1),)]
-        assert wh.query("SELECT DISTINCT valid_from FROM ref.admin_unit WHERE code_system = '2025'") == [(date(2025, 7, 1),)]
+        assert wh.query("SELECT DISTINCT valid_to FROM ref.admin_unit WHERE code_system = 'pre2025'") == [
+            (date(2025, 7, 1),)
+        ]
+        assert wh.query("SELECT DISTINCT valid_from FROM ref.admin_unit WHERE code_system = '2025'") == [
+            (date(2025, 7, 1),)
+        ]
         # Split communes: Canh Hiệp has no documented default target.
         canh_hiep = wh.query(
             "SELECT bool_or(is_split), bool_or(is_default_target) FROM ref.admin_unit_crosswalk WHERE old_commune_code = '22000'"

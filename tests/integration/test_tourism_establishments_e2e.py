@@ -38,7 +38,9 @@ def query(sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]
 
 
 def load_enterprises(home: Path) -> None:
-    enterprise_files.write_xlsx(landing(home, "enterprises") / "doanh_nghiep_20250331.xlsx", enterprise_files.march_rows())
+    enterprise_files.write_xlsx(
+        landing(home, "enterprises") / "doanh_nghiep_20250331.xlsx", enterprise_files.march_rows()
+    )
     [result] = run_dataset("enterprises")
     assert result.status == "loaded", result.message
 
@@ -55,7 +57,9 @@ def test_december_register_every_row_has_its_fate(kds_home: Path) -> None:
     assert (result.rows_in, result.rows_loaded, result.rows_duplicate, result.rows_quarantined) == (
         len(rows), fates["loaded"], fates["duplicate"], fates["quarantine"])  # fmt: skip
     quarantined = dict(
-        query("SELECT _source_row_number, reason_code FROM restricted.quarantine WHERE dataset = 'tourism_establishments'")
+        query(
+            "SELECT _source_row_number, reason_code FROM restricted.quarantine WHERE dataset = 'tourism_establishments'"
+        )
     )
     assert quarantined == {
         FIRST_DATA_ROW_XLSX + i: r.fate.split(":")[1] for i, r in enumerate(rows) if r.fate.startswith("quarantine")
@@ -95,9 +99,9 @@ def test_without_enterprise_data_the_join_is_unknown_not_a_failure(kds_home: Pat
     [result] = run_dataset("tourism_establishments")
     assert result.status == "loaded", result.message
     assert query("SELECT count(*) FROM core.tourism_establishment WHERE is_registered_enterprise IS NOT NULL") == [(0,)]
-    assert query(
-        "SELECT enterprise_tax_code FROM core.tourism_establishment WHERE name = 'Khách sạn Hải Âu'"
-    ) == [(T[0],)]
+    assert query("SELECT enterprise_tax_code FROM core.tourism_establishment WHERE name = 'Khách sạn Hải Âu'") == [
+        (T[0],)
+    ]
     checks = dict(query("SELECT reason_code, success FROM audit.check_result"))
     assert checks["tax_code_not_in_enterprises"] is True
 
@@ -119,7 +123,9 @@ def test_versions_continue_across_the_reorganisation(kds_home: Path) -> None:
     assert by_key["nhà nghỉ thanh bình"] == (1, date(2024, 12, 31), True)
     assert by_key["biệt thự biển xanh"][2] is False  # gone from the register: closed
     assert by_key["khách sạn mới mở"] == (1, date(2025, 8, 31), True)
-    current = query("SELECT name_key, commune_code_2025, count(*) FROM core.tourism_establishment WHERE is_current GROUP BY name_key, commune_code_2025 HAVING count(*) > 1")
+    current = query(
+        "SELECT name_key, commune_code_2025, count(*) FROM core.tourism_establishment WHERE is_current GROUP BY name_key, commune_code_2025 HAVING count(*) > 1"
+    )
     assert current == []
 
 

@@ -93,7 +93,9 @@ def test_commune_report_after_the_reorganisation(kds_home: Path) -> None:
     got = dict(query("SELECT area_name, area_level || ':' || area_code FROM core.tourism_monthly"))
     assert got == {r.area_name: f"{r.area[0]}:{r.area[1]}" for r in rows if r.area}
     # The old district row has no commune; the commune rows have their 2025 code.
-    assert query("SELECT commune_code_2025 FROM core.tourism_monthly WHERE area_level = 'district_pre2025'") == [(None,)]
+    assert query("SELECT commune_code_2025 FROM core.tourism_monthly WHERE area_level = 'district_pre2025'") == [
+        (None,)
+    ]
 
 
 def test_the_period_column_wins_over_the_file_name(kds_home: Path) -> None:

@@ -63,7 +63,9 @@ def test_stars_belong_to_hotels_except_the_counted_defect(default: tuple[list[di
     assert any(r["accommodation_type"] in ("Khách sạn", "KS", "Resort") for r in starred)
 
 
-def test_company_tax_codes_are_the_enterprise_generators(tmp_path: Path, default: tuple[list[dict[str, Any]], Any]) -> None:
+def test_company_tax_codes_are_the_enterprise_generators(
+    tmp_path: Path, default: tuple[list[dict[str, Any]], Any]
+) -> None:
     rows, stats = default
     enterprises = generate("enterprises", tmp_path, rows=9_000, fmt="csv")
     text = enterprises[0].read_bytes()

@@ -44,8 +44,15 @@ def test_code_system_given_from_the_certificate_date_or_from_the_codes() -> None
     assert values["land_use_code_system_basis"].tolist() == [
         "given", "certificate_date", "certificate_date", "codes", None, "certificate_date", None, None]  # fmt: skip
     assert values["land_use_groups"].tolist() == [
-        "phi_nong_nghiep", "phi_nong_nghiep+nong_nghiep", "nong_nghiep", "nong_nghiep+phi_nong_nghiep",
-        "phi_nong_nghiep", "", None, None]  # fmt: skip  (row 4: both systems agree on ODT's group)
+        "phi_nong_nghiep",
+        "phi_nong_nghiep+nong_nghiep",
+        "nong_nghiep",
+        "nong_nghiep+phi_nong_nghiep",
+        "phi_nong_nghiep",
+        "",
+        None,
+        None,
+    ]  # fmt: skip  (row 4: both systems agree on ODT's group)
     [problem] = problems
     assert (problem.row, problem.reason_code, problem.severity) == (5, "unknown_land_use_code", "quarantine")
     assert "HNK" in problem.detail and "TT08_2024" in problem.detail
