@@ -6,6 +6,7 @@ Only light imports here (Airflow's SDK, the YAML specs): DAG files are parsed of
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Asset, AssetAny, BaseNotifier, Param, task
@@ -27,6 +28,40 @@ class FailureNotifier(BaseNotifier):
         from pipelines.alerts import notify_task_failure
 
         notify_task_failure(context)  # type: ignore[arg-type]
+
+
+def _dag(
+    dag_id: str,
+    *,
+    description: str,
+    schedule: Any,
+    doc_md: str,
+    tags: list[str],
+    timeout: timedelta,
+    owner: str = "data-platform",
+    retry_delay: timedelta = timedelta(minutes=5),
+    params: dict[str, Param] | None = None,
+) -> DAG:
+    """What every KDS DAG shares: local-time start without catch-up, one run at a time, an owner,
+    two retries, a timeout and the failure alert."""
+    return DAG(
+        dag_id=dag_id,
+        description=description,
+        schedule=schedule,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        doc_md=doc_md,
+        tags=tags,
+        default_args={
+            "owner": owner,
+            "retries": 2,
+            "retry_delay": retry_delay,
+            "execution_timeout": timeout,
+            "on_failure_callback": FailureNotifier(),
+        },
+        params=params or {},
+    )
 
 
 def core_asset(spec: DatasetSpec) -> Asset:
@@ -67,22 +102,14 @@ to re-process files already loaded (re-running a period gives the same result).
 
 
 def build_ingest_dag(spec: DatasetSpec) -> DAG:
-    with DAG(
-        dag_id=f"ingest_{spec.name}",
+    with _dag(
+        f"ingest_{spec.name}",
         description=f"{spec.title.en} ({spec.department})",
         schedule=CronTriggerTimetable("0 1 * * *", timezone=TIMEZONE),
-        start_date=START,
-        catchup=False,
-        max_active_runs=1,
         doc_md=doc_md(spec),
         tags=["kds", "ingest", spec.cadence, *spec.tags],
-        default_args={
-            "owner": spec.owner,
-            "retries": 2,
-            "retry_delay": timedelta(minutes=5),
-            "execution_timeout": timedelta(hours=3),
-            "on_failure_callback": FailureNotifier(),
-        },
+        timeout=timedelta(hours=3),
+        owner=spec.owner,
         params={
             "period": Param(
                 None, type=["null", "string"], description="Only this period, e.g. 2025-03-31 / 2025-03 / 2025"
@@ -115,22 +142,13 @@ in `schemas/reference/README.md`) and deploy.
 
 
 def build_reference_dag() -> DAG:
-    with DAG(
-        dag_id="refresh_reference_data",
+    with _dag(
+        "refresh_reference_data",
         description="Reload the ref schema (admin units, crosswalk, code lists, dates)",
         schedule=CronTriggerTimetable("30 0 * * 1", timezone=TIMEZONE),
-        start_date=START,
-        catchup=False,
-        max_active_runs=1,
         doc_md=REFERENCE_DOC,
         tags=["kds", "reference"],
-        default_args={
-            "owner": "data-platform",
-            "retries": 2,
-            "retry_delay": timedelta(minutes=5),
-            "execution_timeout": timedelta(minutes=30),
-            "on_failure_callback": FailureNotifier(),
-        },
+        timeout=timedelta(minutes=30),
     ) as dag:
 
         @task(task_id="refresh", pool=WAREHOUSE_POOL, outlets=[Asset(name="ref", uri="kds://warehouse/ref")])
@@ -157,22 +175,13 @@ core table whose shape changed: read the task log for the SQL error, fix, re-run
 
 
 def build_marts_dag(specs: list[DatasetSpec]) -> DAG:
-    with DAG(
-        dag_id="build_marts",
+    with _dag(
+        "build_marts",
         description="Rebuild the indicator marts when any ingest DAG updates its core table",
         schedule=AssetAny(*(core_asset(spec) for spec in specs)),
-        start_date=START,
-        catchup=False,
-        max_active_runs=1,
         doc_md=MARTS_DOC,
         tags=["kds", "marts"],
-        default_args={
-            "owner": "data-platform",
-            "retries": 2,
-            "retry_delay": timedelta(minutes=5),
-            "execution_timeout": timedelta(hours=1),
-            "on_failure_callback": FailureNotifier(),
-        },
+        timeout=timedelta(hours=1),
     ) as dag:
 
         @task(task_id="build", pool=WAREHOUSE_POOL)
@@ -207,22 +216,14 @@ It retries; a missed day is caught up by the next check, since every overdue per
 
 
 def build_watch_dag() -> DAG:
-    with DAG(
-        dag_id="watch_deliveries",
+    with _dag(
+        "watch_deliveries",
         description="Alert on deliveries past their due date with no file; refresh the overview report",
         schedule=CronTriggerTimetable("0 7 * * *", timezone=TIMEZONE),
-        start_date=START,
-        catchup=False,
-        max_active_runs=1,
         doc_md=WATCH_DOC,
         tags=["kds", "watch"],
-        default_args={
-            "owner": "data-platform",
-            "retries": 2,
-            "retry_delay": timedelta(minutes=10),
-            "execution_timeout": timedelta(minutes=15),
-            "on_failure_callback": FailureNotifier(),
-        },
+        timeout=timedelta(minutes=15),
+        retry_delay=timedelta(minutes=10),
         params={"as_of": Param(None, type=["null", "string"], description="Check as of this date (YYYY-MM-DD)")},
     ) as dag:
 
