@@ -677,6 +677,23 @@ class TitleLine:
     right: str | None = None  # a second block on the same row (the national motto beside the agency)
 
 
+def letterhead(province: str, department: str, office: str, two_col: bool) -> list[tuple[int, TitleLine]]:
+    """The title lines of an official Vietnamese letterhead, as (order, line) candidates: the
+    provincial committee and the department on the left, the national motto on the right
+    (`two_col`) or on lines of their own, then the issuing office."""
+    lines: list[tuple[int, TitleLine]] = [
+        (2, TitleLine(f"ỦY BAN NHÂN DÂN TỈNH {province}", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" if two_col else None)),
+        (2, TitleLine(department, "Độc lập - Tự do - Hạnh phúc" if two_col else None)),
+        (5, TitleLine(office)),
+    ]
+    if not two_col:
+        lines += [
+            (3, TitleLine("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")),
+            (3, TitleLine("Độc lập - Tự do - Hạnh phúc")),
+        ]
+    return lines
+
+
 def choose_title_lines(rng: Rng, candidates: Sequence[tuple[int, TitleLine]], n: int) -> list[TitleLine]:
     """Keep `n` of the candidate lines (lower priority number = kept first), in their file order."""
     ranked = sorted(range(len(candidates)), key=lambda i: (candidates[i][0], rng.random()))

@@ -101,6 +101,7 @@ from pipelines.generate.common import (
     legacy,
     legacy_fits_cp1258,
     legacy_truth,
+    letterhead,
     numbering_row,
     old_communes,
     old_tone,
@@ -609,16 +610,7 @@ def _house_style(seed: int, period: date, fmt: str) -> HouseStyle:
     province = "GIA LAI" if post else "BÌNH ĐỊNH"
     department = "SỞ TÀI CHÍNH" if period >= FINANCE_DEPARTMENT_FROM else "SỞ KẾ HOẠCH VÀ ĐẦU TƯ"
     two_col = rng.chance(0.5)
-    candidates: list[tuple[int, TitleLine]] = [
-        (2, TitleLine(f"ỦY BAN NHÂN DÂN TỈNH {province}", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" if two_col else None)),
-        (2, TitleLine(department, "Độc lập - Tự do - Hạnh phúc" if two_col else None)),
-        (5, TitleLine("PHÒNG ĐĂNG KÝ KINH DOANH")),
-    ]
-    if not two_col:
-        candidates += [
-            (3, TitleLine("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")),
-            (3, TitleLine("Độc lập - Tự do - Hạnh phúc")),
-        ]
+    candidates = letterhead(province, department, "PHÒNG ĐĂNG KÝ KINH DOANH", two_col)
     candidates += [
         (4, TitleLine("")),
         (0, TitleLine(f"DANH SÁCH DOANH NGHIỆP ĐĂNG KÝ TRÊN ĐỊA BÀN TỈNH {province}")),

@@ -89,6 +89,7 @@ from pipelines.generate.common import (
     is_urban,
     legacy,
     legacy_fits_cp1258,
+    letterhead,
     old_communes,
     period_of,
     person_id_cell,
@@ -478,16 +479,7 @@ def _house_style(seed: int, period: date, fmt: str) -> HouseStyle:
     department = "SỞ NỘI VỤ" if period >= HOME_AFFAIRS_FROM else "SỞ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI"
     two_col = rng.chance(0.5)
     month = f"{period.month:02d}/{period.year}" if rng.chance(0.6) else f"tháng {period.month} năm {period.year}"
-    candidates: list[tuple[int, TitleLine]] = [
-        (2, TitleLine(f"ỦY BAN NHÂN DÂN TỈNH {province}", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" if two_col else None)),
-        (2, TitleLine(department, "Độc lập - Tự do - Hạnh phúc" if two_col else None)),
-        (5, TitleLine("TRUNG TÂM DỊCH VỤ VIỆC LÀM")),
-    ]
-    if not two_col:
-        candidates += [
-            (3, TitleLine("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")),
-            (3, TitleLine("Độc lập - Tự do - Hạnh phúc")),
-        ]
+    candidates = letterhead(province, department, "TRUNG TÂM DỊCH VỤ VIỆC LÀM", two_col)
     candidates += [
         (4, TitleLine("")),
         (0, TitleLine(f"DANH SÁCH CUNG LAO ĐỘNG TRÊN ĐỊA BÀN TỈNH {province}")),
